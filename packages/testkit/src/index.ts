@@ -1,0 +1,3 @@
+export * from './process';
+export * from './etcd';
+export * from './registry';

@@ -1,0 +1,85 @@
+import { ChildProcess, spawn, SpawnOptions } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A child process started by a test, with its output kept for failure messages. */
+export interface ManagedProcess {
+  child: ChildProcess;
+  /** Combined stdout and stderr so far, capped at 64 KiB. */
+  output(): string;
+  /** Sends SIGTERM, then SIGKILL after `graceMs`, and waits for the exit. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+const MAX_OUTPUT_BYTES = 64 * 1024;
+
+/** Creates a fresh directory under the system temporary directory. */
+export function makeTempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `berth-${prefix}-`));
+}
+
+/** Removes a directory made by `makeTempDir`, ignoring one that is already gone. */
+export function removeTempDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Returns a TCP port on 127.0.0.1 that was free a moment ago. */
+export async function findFreePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `command` and keeps its output; the caller owns the returned process and must stop it. */
+export function startProcess(command: string, args: string[], options: SpawnOptions = {}): ManagedProcess {
+  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output += chunk.toString('utf8');
+    if (output.length > MAX_OUTPUT_BYTES) output = output.slice(-MAX_OUTPUT_BYTES);
+  };
+  child.stdout?.on('data', keep);
+  child.stderr?.on('data', keep);
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) resolve();
+    else child.once('exit', () => resolve());
+    child.once('error', () => resolve());
+  });
+
+  return {
+    child,
+    output: () => output,
+    async stop(graceMs = 5000) {
+      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** Polls `probe` every `intervalMs` until it returns true, or throws `describe()` after `timeoutMs`. */
+export async function waitFor(
+  probe: () => Promise<boolean>,
+  options: { timeoutMs: number; intervalMs?: number; describe: () => string },
+): Promise<void> {
+  const deadline = Date.now() + options.timeoutMs;
+  for (;;) {
+    try {
+      if (await probe()) return;
+    } catch {
+      // A probe that throws counts as "not ready yet"; the timeout message reports the state.
+    }
+    if (Date.now() > deadline) throw new Error(options.describe());
+    await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
+  }
+}
