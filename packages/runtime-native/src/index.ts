@@ -1,1 +1,3 @@
-export {};
+export * from './runtime';
+export * from './images';
+export * from './network';
