@@ -83,3 +83,42 @@ export async function waitFor(
     await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 100));
   }
 }
+
+/** Output of a command run to completion. */
+export interface CommandResult {
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs `command` to completion and returns its output. Throws an Error naming the command line,
+ * the exit status and stderr when it fails, so a test failure shows what went wrong.
+ */
+export async function runCommand(
+  command: string,
+  args: string[],
+  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
+): Promise<CommandResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, {
+      cwd: options.cwd,
+      env: options.env ?? process.env,
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const timer = options.timeoutMs ? setTimeout(() => child.kill('SIGKILL'), options.timeoutMs) : undefined;
+    child.once('error', (error) => {
+      if (timer) clearTimeout(timer);
+      reject(new Error(`${command} ${args.join(' ')} failed to start: ${error.message}`));
+    });
+    child.once('close', (code, signal) => {
+      if (timer) clearTimeout(timer);
+      if (code === 0) resolve({ stdout, stderr });
+      else reject(new Error(`${command} ${args.join(' ')} exited with ${code ?? signal}: ${stderr.trim() || stdout.trim()}`));
+    });
+    if (options.input !== undefined) child.stdin?.end(options.input);
+  });
+}

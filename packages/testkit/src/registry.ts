@@ -8,6 +8,8 @@ const REGISTRY_START_TIMEOUT_MS = 20_000;
 export interface RegistryOptions {
   /** Path of an htpasswd file (bcrypt entries); enables Basic authentication. */
   htpasswdFile?: string;
+  /** Address to listen on; default 127.0.0.1. Use a test bridge address to serve network namespaces. */
+  address?: string;
 }
 
 /** Debian's docker-registry (distribution v2) on loopback, storage under a temporary directory. */
@@ -29,7 +31,7 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
   }
   const dir = makeTempDir('registry');
   const port = await findFreePort();
-  const host = `127.0.0.1:${port}`;
+  const host = `${options.address ?? '127.0.0.1'}:${port}`;
   const auth = options.htpasswdFile
     ? `auth:\n  htpasswd:\n    realm: berth-test\n    path: ${options.htpasswdFile}\n`
     : '';
