@@ -23,11 +23,24 @@ export interface UnitOption {
   value: string;
   /** 1-based physical line where the assignment starts. */
   line: number;
+  /** 1-based column of the key on that line; absent for options that did not come from a file. */
+  column?: number;
+  /** 1-based column where the value starts on that line; absent as for `column`. */
+  valueColumn?: number;
+}
+
+/** A `[Section]` header as written, including sections that hold no options. */
+export interface UnitSection {
+  name: string;
+  /** 1-based physical line of the header. */
+  line: number;
 }
 
 /** Parsed text of a unit file: its options in order, before any interpretation. */
 export interface UnitFileDocument {
   options: UnitOption[];
+  /** Headers in file order; absent for documents built from options alone. */
+  sections?: UnitSection[];
 }
 
 /** Parts of a unit name such as `web@1.service`. */
@@ -107,8 +120,18 @@ export interface ContainerSpec {
 
 export interface HealthCheck {
   kind: 'cmd' | 'http' | 'tcp';
-  /** Command arguments for `cmd`, URL path or `host:port/path` for `http`, port for `tcp`. */
+  /**
+   * Command arguments for `cmd`; for `http` one entry `host:port/path`, where the host is empty
+   * (`:8080/healthz`) when the probe should use the container's own address; for `tcp` the port
+   * (`5432`) or `host:port`.
+   */
   target: string[];
+  /** For `http` and `tcp`: host to probe; empty for the container's own address. */
+  host?: string;
+  /** For `http` and `tcp`: port to probe. */
+  port?: number;
+  /** For `http`: request path starting with `/`. */
+  path?: string;
   intervalMs: number;
   timeoutMs: number;
   retries: number;

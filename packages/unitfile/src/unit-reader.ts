@@ -1,0 +1,96 @@
+import { DiagnosticSink } from './diagnostic';
+import { joinContinuationLines } from './parser';
+import { expandSpecifiers, type MachineIdentity } from './specifiers';
+import type { UnitFileDocument, UnitNameInfo, UnitOption } from './types';
+
+/** One option's value as the interpreters see it: continuation lines joined, specifiers expanded. */
+export interface OptionValue {
+  option: UnitOption;
+  text: string;
+  /** True when the text still holds `%i`, `%H` or `%m`, whose values are known only later. */
+  pending: boolean;
+}
+
+/**
+ * Read access to a parsed unit for the section interpreters, with diagnostics placed at the
+ * option they concern.
+ */
+export class UnitReader {
+  // Values are expanded once so a warning about a specifier is not repeated per read.
+  private readonly expanded = new Map<UnitOption, OptionValue>();
+
+  constructor(
+    readonly document: UnitFileDocument,
+    readonly sink: DiagnosticSink,
+    readonly nameInfo: UnitNameInfo,
+    private readonly machine?: MachineIdentity,
+  ) {}
+
+  /** Every value of `section`/`key` in file order. */
+  values(section: string, key: string): OptionValue[] {
+    return this.document.options
+      .filter((option) => option.section === section && option.name === key)
+      .map((option) => this.expand(option));
+  }
+
+  /**
+   * The value of a single-valued key: the last assignment wins, as in systemd, and earlier
+   * assignments are reported as overridden.
+   */
+  last(section: string, key: string): OptionValue | undefined {
+    const all = this.values(section, key);
+    const winner = all.at(-1);
+    for (const earlier of all.slice(0, -1)) {
+      this.warning(earlier, `${key}= is set again on line ${winner?.option.line}, which overrides this value`);
+    }
+    return winner;
+  }
+
+  /**
+   * Values of a list key. An empty assignment clears the entries before it, as systemd does for
+   * list settings.
+   */
+  list(section: string, key: string): OptionValue[] {
+    const result: OptionValue[] = [];
+    for (const value of this.values(section, key)) {
+      if (value.text.trim() === '') {
+        result.length = 0;
+      } else {
+        result.push(value);
+      }
+    }
+    return result;
+  }
+
+  error(value: OptionValue, message: string): void {
+    this.sink.error(value.option.line, value.option.valueColumn ?? 1, message);
+  }
+
+  warning(value: OptionValue, message: string): void {
+    this.sink.warning(value.option.line, value.option.valueColumn ?? 1, message);
+  }
+
+  /** Report `error.message` for a value parser's failure. */
+  errorFrom(value: OptionValue, key: string, error: unknown): void {
+    const detail = error instanceof Error ? error.message : String(error);
+    this.error(value, `${key}=: ${detail}`);
+  }
+
+  private expand(option: UnitOption): OptionValue {
+    const cached = this.expanded.get(option);
+    if (cached !== undefined) {
+      return cached;
+    }
+    const joined = joinContinuationLines(option.value);
+    const expansion = expandSpecifiers(joined, this.nameInfo, this.machine);
+    const value = { option, text: expansion.text, pending: expansion.pending.length > 0 };
+    for (const specifier of new Set(expansion.unknown)) {
+      this.warning(
+        value,
+        `${option.name}= contains "${specifier}", which is not a specifier Berth expands; it is kept as written (write "%%" for a literal "%")`,
+      );
+    }
+    this.expanded.set(option, value);
+    return value;
+  }
+}
