@@ -1,1 +1,14 @@
-export {};
+export * from './errors';
+export * from './api/types';
+export * from './api/client';
+export * from './cli/io';
+export * from './cli/run';
+export * from './format/tabwriter';
+export * from './format/table';
+export * from './format/list-units';
+export * from './format/list-unit-files';
+export * from './format/list-machines';
+export * from './format/status';
+export * from './units/fleet-state';
+export * from './units/target-state';
+export * from './units/wait';

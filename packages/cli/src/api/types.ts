@@ -1,0 +1,78 @@
+/**
+ * The JSON shapes of the scheduler's HTTP API, as docs/api.md describes them. berthctl reads
+ * these and nothing else, so a change here is a change of the API contract.
+ */
+
+/** A desired or current state in fleet's model. */
+export type FleetState = 'inactive' | 'loaded' | 'launched';
+
+/** systemd's active states, as agents report them. */
+export type ActiveState = 'activating' | 'active' | 'deactivating' | 'inactive' | 'failed';
+
+export type HealthStatus = 'none' | 'starting' | 'healthy' | 'unhealthy';
+
+/** What the agent on `machineId` last reported about one unit. */
+export interface UnitState {
+  name: string;
+  machineId: string;
+  hash: string;
+  loadState: string;
+  activeState: ActiveState | string;
+  subState: string;
+  health: HealthStatus | string;
+  exitCode: number | null;
+  signal: string | null;
+  oomKilled: boolean;
+  restarts: number;
+  containerId: string | null;
+  imageDigest: string | null;
+  lastError: string | null;
+  /** ISO 8601 time of the report. */
+  updatedAt: string;
+}
+
+/** One entry of `GET /v1/units`. */
+export interface UnitSummary {
+  name: string;
+  hash: string;
+  desiredState: FleetState;
+  machineId: string | null;
+  /** Why the unit is not placed, or null. */
+  reason: string | null;
+  state: UnitState | null;
+}
+
+/** `GET /v1/units/NAME`: the summary plus the unit file text. */
+export interface UnitDetail extends UnitSummary {
+  text: string;
+  generation: number | null;
+}
+
+export interface Resources {
+  cpus: number;
+  memoryBytes: number;
+}
+
+/** One entry of `GET /v1/machines`. */
+export interface Machine {
+  id: string;
+  address: string;
+  metadata: Record<string, string>;
+  capacity: Resources;
+  allocated: Resources;
+  units: number;
+  version: string;
+  lastSeen: string;
+}
+
+/** Body of `PUT /v1/units/NAME`. */
+export interface PutUnitRequest {
+  text?: string;
+  desiredState?: FleetState;
+  replace?: boolean;
+}
+
+/** The error body every failed request carries. */
+export interface ApiErrorBody {
+  error: { code: string; message: string; details?: Record<string, unknown> };
+}
