@@ -22,7 +22,9 @@ type Probe = Pick<HealthCheck, 'kind' | 'target' | 'host' | 'port' | 'path'>;
  * reported as having no effect) or when the probe is invalid.
  */
 export function readHealthCheck(reader: UnitReader): HealthCheck | undefined {
-  const probes = PROBE_KEYS.map((key) => reader.last(SECTION, key)).filter((v): v is OptionValue => v !== undefined);
+  const probes = PROBE_KEYS.map((key) => reader.last(SECTION, key))
+    .filter((v): v is OptionValue => v !== undefined)
+    .sort((a, b) => a.option.line - b.option.line);
   if (probes.length === 0) {
     for (const key of TIMING_KEYS) {
       for (const value of reader.values(SECTION, key)) {

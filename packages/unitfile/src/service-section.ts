@@ -75,7 +75,7 @@ function readRestart(reader: UnitReader): RestartPolicy {
   const reason = UNSUPPORTED_RESTART_POLICIES.includes(text)
     ? `"${text}" is not supported by Berth`
     : `"${text}" is not a restart policy`;
-  reader.error(value, `Restart=: ${reason}; use ${RESTART_POLICIES.join(', ')}`);
+  reader.error(value, `Restart: ${reason}; use ${RESTART_POLICIES.join(', ')}`);
   return 'no';
 }
 

@@ -73,7 +73,7 @@ export class UnitReader {
   /** Report `error.message` for a value parser's failure. */
   errorFrom(value: OptionValue, key: string, error: unknown): void {
     const detail = error instanceof Error ? error.message : String(error);
-    this.error(value, `${key}=: ${detail}`);
+    this.error(value, `${key}: ${detail}`);
   }
 
   private expand(option: UnitOption): OptionValue {
