@@ -14,13 +14,16 @@ const SUCCESS_CODES = new Set(['commander.helpDisplayed', 'commander.version']);
  */
 export async function runCli(argv: string[], io: CliIo): Promise<ExitStatus> {
   const program = buildProgram(io, cliVersion());
+  const commandNames = program.commands.map((command) => command.name());
   try {
-    await program.parseAsync(argv, { from: 'user' });
+    await program.parseAsync(expandCommandPrefix(argv, commandNames), { from: 'user' });
     return ExitCode.ok;
   } catch (error) {
     if (error instanceof CommanderError) {
-      // Commander has already printed its message (or the help text).
-      return SUCCESS_CODES.has(error.code) ? ExitCode.ok : ExitCode.usage;
+      // Commander has already printed its message (or the help text). `berthctl help` succeeds,
+      // but a bare `berthctl` prints the same help as a usage error.
+      if (SUCCESS_CODES.has(error.code) || (error.code === 'commander.help' && argv.length > 0)) return ExitCode.ok;
+      return ExitCode.usage;
     }
     if (error instanceof CliError) {
       if (error.message !== '') io.stderr.write(`berthctl: ${error.message}\n`);
@@ -29,4 +32,24 @@ export async function runCli(argv: string[], io: CliIo): Promise<ExitStatus> {
     io.stderr.write(`berthctl: internal error, please report it: ${error instanceof Error ? error.stack : String(error)}\n`);
     return ExitCode.failure;
   }
+}
+
+/** Global flags that take a value in the next argument. */
+const GLOBAL_FLAGS_WITH_VALUE = new Set(['--endpoint', '--token', '--request-timeout']);
+
+/**
+ * Replaces a unique prefix of a command name with the name (`berthctl j web` runs `journal`), as
+ * fleetctl accepted. An ambiguous or unknown word is left for commander to reject.
+ */
+export function expandCommandPrefix(argv: string[], commandNames: string[]): string[] {
+  let index = 0;
+  while (index < argv.length && argv[index].startsWith('-')) {
+    index += GLOBAL_FLAGS_WITH_VALUE.has(argv[index]) ? 2 : 1;
+  }
+  const word = argv[index];
+  if (word === undefined || commandNames.includes(word)) return argv;
+
+  const matches = commandNames.filter((name) => name.startsWith(word));
+  if (matches.length !== 1) return argv;
+  return [...argv.slice(0, index), matches[0], ...argv.slice(index + 1)];
 }

@@ -19,7 +19,7 @@ const REACHED_WORD: Record<WaitVerb, string> = {
   start: 'launched',
   stop: 'loaded',
   unload: 'inactive',
-  destroy: 'removed',
+  destroy: '',
 };
 
 /**
@@ -38,6 +38,8 @@ export async function waitForUnits(names: string[], verb: WaitVerb, options: Blo
     names.map(async (name) => {
       try {
         const machineId = await waitForUnit(name, verb, () => observeUnit(client, name, verb), { attempts });
+        // destroy has already printed "Destroyed NAME"; returning is the sign that cleanup finished.
+        if (verb === 'destroy') return undefined;
         context.io.stdout.write(`Unit ${name} ${REACHED_WORD[verb]}${await onMachine(client, machineId)}\n`);
         return undefined;
       } catch (error) {
