@@ -15,15 +15,24 @@ export interface EtcdServer {
   stop(): Promise<void>;
 }
 
+export interface EtcdOptions {
+  /** Data directory to use and keep; by default a temporary one that `stop` removes. */
+  dataDir?: string;
+  /** Write etcd's output to this file and let it outlive the caller (for the demo). */
+  logFile?: string;
+  daemon?: boolean;
+}
+
 /**
  * Starts Debian's etcd on free loopback ports and waits until it serves `/health`.
  * Throws with etcd's own output when it does not start, so a test fails with the reason.
  */
-export async function startEtcd(): Promise<EtcdServer> {
+export async function startEtcd(options: EtcdOptions = {}): Promise<EtcdServer> {
   if (!existsSync(ETCD_BINARY)) {
     throw new Error(`etcd not found at ${ETCD_BINARY}: install the Debian package etcd-server (see .ci/run)`);
   }
-  const dataDir = makeTempDir('etcd');
+  const ownsDataDir = options.dataDir === undefined;
+  const dataDir = options.dataDir ?? makeTempDir('etcd');
   const clientPort = await findFreePort();
   const peerPort = await findFreePort();
   const endpoint = `http://127.0.0.1:${clientPort}`;
@@ -40,11 +49,11 @@ export async function startEtcd(): Promise<EtcdServer> {
     '--log-level', 'error',
     // Tests create many short leases and watches; a small snapshot count keeps the WAL small.
     '--snapshot-count', '10000',
-  ]);
+  ], { logFile: options.logFile, daemon: options.daemon });
 
   const stop = async () => {
     await child.stop();
-    removeTempDir(dataDir);
+    if (ownsDataDir) removeTempDir(dataDir);
   };
   try {
     await waitFor(async () => (await fetch(`${endpoint}/health`)).ok, {

@@ -1,16 +1,25 @@
 import { ChildProcess, spawn, SpawnOptions } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-/** A child process started by a test, with its output kept for failure messages. */
+/** A child process started by a test or the demo, with its output kept for failure messages. */
 export interface ManagedProcess {
   child: ChildProcess;
-  /** Combined stdout and stderr so far, capped at 64 KiB. */
+  pid: number;
+  /** Combined stdout and stderr so far (the last 64 KiB). */
   output(): string;
   /** Sends SIGTERM, then SIGKILL after `graceMs`, and waits for the exit. */
   stop(graceMs?: number): Promise<void>;
+}
+
+/** Where a process's output goes and whether it outlives its parent. */
+export interface ProcessOptions extends SpawnOptions {
+  /** Append stdout and stderr to this file instead of keeping them in memory. */
+  logFile?: string;
+  /** Start the process in its own session and let the parent exit without waiting for it. */
+  daemon?: boolean;
 }
 
 const MAX_OUTPUT_BYTES = 64 * 1024;
@@ -39,8 +48,15 @@ export async function findFreePort(): Promise<number> {
 }
 
 /** Starts `command` and keeps its output; the caller owns the returned process and must stop it. */
-export function startProcess(command: string, args: string[], options: SpawnOptions = {}): ManagedProcess {
-  const child = spawn(command, args, { stdio: ['ignore', 'pipe', 'pipe'], ...options });
+export function startProcess(command: string, args: string[], options: ProcessOptions = {}): ManagedProcess {
+  const { logFile, daemon, ...spawnOptions } = options;
+  const logFd = logFile ? openSync(logFile, 'a') : undefined;
+  const stdio: SpawnOptions['stdio'] = logFd === undefined ? ['ignore', 'pipe', 'pipe'] : ['ignore', logFd, logFd];
+  const child = spawn(command, args, { stdio, detached: daemon === true, ...spawnOptions });
+  if (logFd !== undefined) closeSync(logFd);
+  if (daemon) child.unref();
+  if (child.pid === undefined) throw new Error(`${command} failed to start (is it installed?)`);
+
   let output = '';
   const keep = (chunk: Buffer) => {
     output += chunk.toString('utf8');
@@ -56,15 +72,26 @@ export function startProcess(command: string, args: string[], options: SpawnOpti
 
   return {
     child,
-    output: () => output,
+    pid: child.pid,
+    output: () => (logFile ? readTail(logFile, MAX_OUTPUT_BYTES) : output),
     async stop(graceMs = 5000) {
-      if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+      if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
       const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
       await exited;
       clearTimeout(timer);
     },
   };
+}
+
+/** Returns the last `maxBytes` of a file, or an empty string when it does not exist. */
+export function readTail(path: string, maxBytes: number): string {
+  try {
+    const text = readFileSync(path, 'utf8');
+    return text.length > maxBytes ? text.slice(-maxBytes) : text;
+  } catch {
+    return '';
+  }
 }
 
 /** Polls `probe` every `intervalMs` until it returns true, or throws `describe()` after `timeoutMs`. */

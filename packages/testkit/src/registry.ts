@@ -1,4 +1,4 @@
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findFreePort, makeTempDir, ManagedProcess, removeTempDir, startProcess, waitFor } from './process';
 
@@ -10,6 +10,11 @@ export interface RegistryOptions {
   htpasswdFile?: string;
   /** Address to listen on; default 127.0.0.1. Use a test bridge address to serve network namespaces. */
   address?: string;
+  /** Directory for configuration and storage to use and keep; by default a temporary one. */
+  dir?: string;
+  /** Write the registry's output to this file and let it outlive the caller (for the demo). */
+  logFile?: string;
+  daemon?: boolean;
 }
 
 /** Debian's docker-registry (distribution v2) on loopback, storage under a temporary directory. */
@@ -29,7 +34,9 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
   if (!existsSync(REGISTRY_BINARY)) {
     throw new Error(`docker-registry not found at ${REGISTRY_BINARY}: install the Debian package docker-registry (see .ci/run)`);
   }
-  const dir = makeTempDir('registry');
+  const ownsDir = options.dir === undefined;
+  const dir = options.dir ?? makeTempDir('registry');
+  mkdirSync(dir, { recursive: true });
   const port = await findFreePort();
   const host = `${options.address ?? '127.0.0.1'}:${port}`;
   const auth = options.htpasswdFile
@@ -43,12 +50,12 @@ export async function startRegistry(options: RegistryOptions = {}): Promise<Regi
     auth;
   const configPath = join(dir, 'config.yml');
   writeFileSync(configPath, config);
-  const child = startProcess(REGISTRY_BINARY, ['serve', configPath]);
+  const child = startProcess(REGISTRY_BINARY, ['serve', configPath], { logFile: options.logFile, daemon: options.daemon });
 
   const url = `http://${host}`;
   const stop = async () => {
     await child.stop();
-    removeTempDir(dir);
+    if (ownsDir) removeTempDir(dir);
   };
   try {
     await waitFor(async () => {
