@@ -1,0 +1,3 @@
+export * from './types';
+export * from './place';
+export * from './placement-unit';

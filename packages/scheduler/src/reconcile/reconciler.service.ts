@@ -1,0 +1,138 @@
+import { Inject, Injectable, OnApplicationBootstrap, OnModuleDestroy } from '@nestjs/common';
+import { Logger } from 'pino';
+import { ElectionService } from '../election/election.service';
+import { NotLeaderError } from '../errors';
+import { MetricsService } from '../metrics/metrics.service';
+import { planPlacement } from '../placement/place';
+import { EtcdStore } from '../store/etcd-store.service';
+import { StoreEvent } from '../store/mirror';
+import { MachineRecord } from '../store/records';
+import { ROOT_LOGGER } from '../tokens';
+import { planWrites } from './plan-writes';
+import { buildSnapshot, UnitCache } from './snapshot';
+
+// Changes arrive in bursts (a batch of units, a transaction's events); one pass covers a burst.
+const DEBOUNCE_MS = 20;
+// Unplaced units are retried on every change; this periodic pass is a safety net only.
+const PERIODIC_RECONCILE_MS = 30_000;
+const FAILURE_BACKOFF_MS = 1000;
+
+/**
+ * The leader's loop: whenever units, machines or assignments change, build a snapshot from the
+ * mirror, plan placement and commit the plan fenced by the election key. Followers do nothing.
+ */
+@Injectable()
+export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly cache = new UnitCache();
+  private readonly machineSignatures = new Map<string, string>();
+  private readonly log: Logger;
+  private timer: NodeJS.Timeout | undefined;
+  private periodic: NodeJS.Timeout | undefined;
+  private running = false;
+  private dirty = false;
+  private stopped = false;
+  private unsubscribe: (() => void) | undefined;
+
+  constructor(
+    @Inject(ROOT_LOGGER) logger: Logger,
+    private readonly store: EtcdStore,
+    private readonly election: ElectionService,
+    private readonly metrics: MetricsService,
+  ) {
+    this.log = logger.child({ component: 'reconciler' });
+  }
+
+  onApplicationBootstrap(): void {
+    this.unsubscribe = this.store.onChange((events, resync) => {
+      if (resync || events.some((e) => this.affectsPlacement(e))) this.schedule(DEBOUNCE_MS);
+    });
+    this.election.on('elected', () => this.schedule(0));
+    this.periodic = setInterval(() => this.schedule(0), PERIODIC_RECONCILE_MS);
+  }
+
+  onModuleDestroy(): void {
+    this.stopped = true;
+    this.unsubscribe?.();
+    clearTimeout(this.timer);
+    clearInterval(this.periodic);
+  }
+
+  /** Whether an event can change the plan; heartbeat-only machine updates cannot. */
+  private affectsPlacement(event: StoreEvent): boolean {
+    const parsed = this.store.keys.parse(event.key);
+    if (parsed === undefined) return false;
+    if (parsed.kind === 'machines') {
+      const id = parsed.parts.join('/');
+      const machine = event.value as MachineRecord | undefined;
+      const signature = machine === undefined ? '' : JSON.stringify([machine.metadata, machine.capacity]);
+      if (this.machineSignatures.get(id) === signature) return false;
+      if (signature === '') this.machineSignatures.delete(id);
+      else this.machineSignatures.set(id, signature);
+      return true;
+    }
+    return ['units', 'machine-metadata', 'assignments', 'reasons'].includes(parsed.kind);
+  }
+
+  /** Runs a pass after `delayMs`, coalescing requests that arrive in the meantime. */
+  schedule(delayMs: number): void {
+    if (this.stopped || !this.election.isLeader) return;
+    if (this.running) {
+      this.dirty = true;
+      return;
+    }
+    if (this.timer !== undefined) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      void this.run();
+    }, delayMs);
+  }
+
+  private async run(): Promise<void> {
+    this.running = true;
+    this.dirty = false;
+    let delay = DEBOUNCE_MS;
+    try {
+      await this.reconcileOnce();
+    } catch (error) {
+      delay = FAILURE_BACKOFF_MS;
+      if (error instanceof NotLeaderError) this.log.warn({ err: error.message }, 'plan not committed: no longer leader');
+      else {
+        this.log.error({ err: (error as Error).message }, `reconcile failed; retrying in ${FAILURE_BACKOFF_MS} ms`);
+        this.dirty = true;
+      }
+    } finally {
+      this.running = false;
+    }
+    if (this.dirty) this.schedule(delay);
+  }
+
+  /** One pass: snapshot, plan, commit. Returns the number of writes. Throws NotLeaderError when deposed. */
+  async reconcileOnce(): Promise<number> {
+    const fence = this.election.fence;
+    if (fence === undefined) return 0;
+    const stopTimer = this.metrics.reconcileDuration.startTimer();
+
+    const plan = planPlacement(buildSnapshot(this.store.mirror, this.cache));
+    const ops = planWrites(plan, this.store.mirror, this.store.keys, new Date().toISOString());
+    if (ops.length > 0) {
+      // The fence check in every transaction is what protects against a stale leader; this early
+      // return only avoids useless work once the deposition is known.
+      if (this.election.fence === undefined) return 0;
+      const revision = await this.store.commitFenced(fence, ops);
+      await this.store.waitForRevision(revision);
+    }
+
+    for (const change of plan.changes) {
+      this.metrics.placements.inc({ kind: change.kind });
+      this.log.debug({ unit: change.unit, machine: change.machineId }, `${change.kind}: ${change.cause}`);
+    }
+    if (ops.length > 0) {
+      const assigned = plan.changes.filter((c) => c.kind === 'assign').length;
+      const summary = { assigned, unassigned: plan.changes.length - assigned, unplaced: plan.reasons.size, writes: ops.length, rev: this.store.mirror.revision };
+      this.log.info(summary, 'plan committed');
+    }
+    this.metrics.unplaced.set(plan.reasons.size);
+    stopTimer();
+    return ops.length;
+  }
+}
