@@ -1,3 +1,4 @@
 export * from './process';
 export * from './etcd';
 export * from './registry';
+export * from './images';

@@ -1,1 +1,12 @@
-export {};
+export * from './errors';
+export * from './digest';
+export * from './reference';
+export * from './manifest';
+export * from './auth';
+export * from './registry-client';
+export * from './content-store';
+export * from './layer-applier';
+export * from './layer-helper';
+export * from './layer-paths';
+export * from './layer-unpack';
+export * from './image-store';

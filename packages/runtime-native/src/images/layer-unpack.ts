@@ -1,0 +1,129 @@
+import { Hash } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { FileHandle } from 'node:fs/promises';
+import { Readable, Transform, TransformCallback } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGunzip } from 'node:zlib';
+import { Decompress as ZstdDecompress } from 'fzstd';
+import { extract } from 'tar-stream';
+import { Digest, hasherFor } from './digest';
+import { DigestMismatchError, HostileLayerError } from './errors';
+import { EntryData, LayerApplier } from './layer-applier';
+import { LayerCompression } from './manifest';
+
+/** Inputs for streaming one layer blob into a snapshot. */
+export interface UnpackLayerOptions {
+  /** The blob's bytes as they arrive, from the registry or from a stored blob. */
+  source: AsyncIterable<Buffer>;
+  blobDigest: Digest;
+  blobSize: number;
+  diffId: Digest;
+  compression: LayerCompression;
+  /** When set, the blob's bytes are also written here (flushed before the promise resolves). */
+  blobFile?: string;
+  applier: LayerApplier;
+  maxUncompressedBytes: number;
+  onBytes?: (bytesDone: number) => void;
+  where: string;
+}
+
+/**
+ * Streams a layer in one pass: blob bytes → blob digest (and blob file) → decompression → diff ID
+ * digest → tar entries applied to the snapshot. Throws DigestMismatchError naming both digests when
+ * either digest differs, HostileLayerError when the layer decompresses past the limit, and whatever
+ * the applier throws. The caller discards the snapshot and the blob file on any error.
+ */
+export async function unpackLayer(options: UnpackLayerOptions): Promise<void> {
+  const blobHash = hasherFor(options.blobDigest);
+  const diffHash = hasherFor(options.diffId);
+  const blobHandle = options.blobFile ? await fsp.open(options.blobFile, 'wx', 0o600) : undefined;
+  try {
+    await runPipeline(options, blobHash, diffHash, blobHandle);
+    if (blobHandle) await blobHandle.sync();
+  } finally {
+    await blobHandle?.close();
+  }
+
+  const blobDigest = `${options.blobDigest.split(':')[0]}:${blobHash.digest('hex')}`;
+  if (blobDigest !== options.blobDigest) {
+    throw new DigestMismatchError(`${options.where}: digest mismatch, expected blob ${options.blobDigest} but the content hashes to ${blobDigest}`);
+  }
+  const diffId = `${options.diffId.split(':')[0]}:${diffHash.digest('hex')}`;
+  if (diffId !== options.diffId) {
+    throw new DigestMismatchError(`${options.where}: diff ID mismatch, the image config says ${options.diffId} but the uncompressed layer hashes to ${diffId}`);
+  }
+}
+
+async function runPipeline(options: UnpackLayerOptions, blobHash: Hash, diffHash: Hash, blobHandle: FileHandle | undefined): Promise<void> {
+  const tar = extract();
+  let applying: Promise<void> = Promise.resolve();
+  tar.on('entry', (header, stream, next) => {
+    applying = options.applier.apply(header, stream as unknown as EntryData).then(
+      () => next(),
+      (error: Error) => {
+        next(error);
+        throw error;
+      },
+    );
+    // The pipeline reports the error; this keeps the rejection from counting as unhandled.
+    applying.catch(() => undefined);
+  });
+
+  let blobBytes = 0;
+  const tapBlob = new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      blobHash.update(chunk);
+      blobBytes += chunk.length;
+      options.onBytes?.(blobBytes);
+      if (!blobHandle) return callback(null, chunk);
+      blobHandle.write(chunk).then(() => callback(null, chunk), callback);
+    },
+  });
+  let tarBytes = 0;
+  const tapTar = new Transform({
+    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
+      tarBytes += chunk.length;
+      if (tarBytes > options.maxUncompressedBytes) {
+        return callback(new HostileLayerError(`${options.where}: decompresses to more than ${options.maxUncompressedBytes} bytes, the configured limit (maxLayerBytes)`));
+      }
+      diffHash.update(chunk);
+      callback(null, chunk);
+    },
+  });
+
+  await pipeline(Readable.from(options.source), tapBlob, decompressor(options.compression), tapTar, tar as unknown as NodeJS.WritableStream);
+  await applying;
+}
+
+function decompressor(compression: LayerCompression): Transform {
+  if (compression === 'gzip') return createGunzip();
+  if (compression === 'zstd') return zstdTransform();
+  return new Transform({ transform: (chunk, _encoding, callback) => callback(null, chunk) });
+}
+
+/** Wraps fzstd's streaming decoder (pure JavaScript; Node 20's zlib has no zstd) as a Transform. */
+function zstdTransform(): Transform {
+  let stream: Transform;
+  const decoder = new ZstdDecompress((data) => {
+    stream.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
+  });
+  stream = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      try {
+        decoder.push(chunk);
+        callback();
+      } catch (error) {
+        callback(error as Error);
+      }
+    },
+    flush(callback) {
+      try {
+        decoder.push(new Uint8Array(0), true);
+        callback();
+      } catch (error) {
+        callback(error as Error);
+      }
+    },
+  });
+  return stream;
+}
