@@ -1,0 +1,71 @@
+import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { runCommand } from '@berth/testkit';
+import { DemoState, isAlive, readDemoState } from './demo-state';
+
+const STOP_GRACE_MS = 20_000;
+const POLL_MS = 200;
+
+/**
+ * Destroys the demo's units (so agents stop and remove their containers), stops every process the
+ * demo started by PID, deletes the host namespaces and the bridge, and removes the demo directory.
+ */
+export async function demoDown(dir: string): Promise<void> {
+  const state = readDemoState(dir);
+  if (!state) {
+    console.log(`no demo state in ${dir}; nothing to tear down`);
+    return;
+  }
+
+  await destroyUnits(state);
+  for (const entry of state.processes) await stopProcess(entry.name, entry.pid);
+  for (const port of state.bridgePorts) await runCommand('ip', ['link', 'delete', port]).catch(() => undefined);
+  for (const netns of state.netns) await runCommand('ip', ['netns', 'delete', netns]).catch(() => undefined);
+  await runCommand('ip', ['link', 'delete', state.bridge]).catch(() => undefined);
+
+  const leftovers = state.agentRunDirs.filter((runDir) => existsSync(runDir) && readdirSync(runDir).length > 0);
+  rmSync(dir, { recursive: true, force: true });
+  console.log(`demo stopped; removed ${dir}`);
+  if (leftovers.length > 0) console.log(`note: agent run directories were not empty: ${leftovers.join(', ')}`);
+}
+
+async function destroyUnits(state: DemoState): Promise<void> {
+  const headers = { authorization: `Bearer ${state.apiToken}` };
+  try {
+    const response = await fetch(`${state.apiEndpoint}/v1/units`);
+    const body = (await response.json()) as { units: { name: string }[] };
+    for (const unit of body.units) {
+      await fetch(`${state.apiEndpoint}/v1/units/${encodeURIComponent(unit.name)}`, { method: 'DELETE', headers });
+    }
+    await waitForNoStates(state);
+  } catch (error) {
+    console.log(`could not destroy units through ${state.apiEndpoint}: ${(error as Error).message}`);
+  }
+}
+
+/** Waits until agents report no unit, which means they stopped and removed every container. */
+async function waitForNoStates(state: DemoState): Promise<void> {
+  const deadline = Date.now() + STOP_GRACE_MS;
+  while (Date.now() < deadline) {
+    const response = await fetch(`${state.apiEndpoint}/v1/state`);
+    const body = (await response.json()) as { states: unknown[] };
+    if (body.states.length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  }
+  console.log('agents still report units after destroy; stopping them anyway');
+}
+
+async function stopProcess(name: string, pid: number): Promise<void> {
+  if (!isAlive(pid)) return;
+  process.kill(pid, 'SIGTERM');
+  const deadline = Date.now() + STOP_GRACE_MS;
+  while (isAlive(pid) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+  if (isAlive(pid)) {
+    console.log(`${name} (pid ${pid}) ignored SIGTERM; sending SIGKILL`);
+    process.kill(pid, 'SIGKILL');
+  }
+}
+
+export function demoDirFromEnvironment(defaultDir: string): string {
+  return process.env.BERTH_DEMO_DIR ? join(process.env.BERTH_DEMO_DIR) : defaultDir;
+}
