@@ -94,15 +94,25 @@ function readImage(reader: UnitReader): string {
 }
 
 function readCommand(reader: UnitReader, key: string): string[] | undefined {
-  return readScalar(reader, key, splitCommandLine);
+  const value = reader.last(CONTAINER_SECTION, key);
+  if (value === undefined) {
+    return undefined;
+  }
+  try {
+    return splitCommandLine(value.joined).map((word) => reader.expandWord(word));
+  } catch (error) {
+    reader.errorFrom(value, key, error);
+    return undefined;
+  }
 }
 
 function readEnvironment(reader: UnitReader): Record<string, string> {
   const environment: Record<string, string> = {};
   for (const value of reader.list(CONTAINER_SECTION, 'Environment')) {
     try {
-      for (const [name, text] of parseAssignments(splitWords(value.text, 'environment assignment'), value.text)) {
-        environment[name] = text;
+      const words = splitWords(value.joined, 'environment assignment');
+      for (const [name, text] of parseAssignments(words, value.joined)) {
+        environment[name] = reader.expandWord(text);
       }
     } catch (error) {
       reader.errorFrom(value, 'Environment', error);
@@ -111,7 +121,7 @@ function readEnvironment(reader: UnitReader): Record<string, string> {
   return environment;
 }
 
-/** A leading `-` marks a file that may be missing, as in systemd's `EnvironmentFile=`. */
+/** Read `EnvironmentFile=` paths, where a leading `-` marks a file that may be missing (as in systemd). */
 function readEnvironmentFiles(reader: UnitReader): string[] {
   return readEach(reader, 'EnvironmentFile', (text) => {
     if (!isCleanAbsolutePath(text.replace(/^-/, ''))) {

@@ -274,7 +274,8 @@ describe('[X-Fleet] requirements', () => {
       const text = `[X-Fleet]\nMachineOf=db@%i.service\n${IMAGE}`;
       const one = loadUnit('app@1.service', text).unit;
       const two = loadUnit('app@2.service', text).unit;
-      assert.ok(one && two);
+      assert.ok(one);
+      assert.ok(two);
       assert.equal(one.text, text);
       assert.equal(one.document.options[0].value, 'db@%i.service');
       assert.equal(one.hash, two.hash);

@@ -45,7 +45,7 @@ function readProbe(reader: UnitReader, value: OptionValue): Probe | undefined {
   try {
     switch (value.option.name) {
       case 'HealthCmd':
-        return parseCommandProbe(value.text);
+        return parseCommandProbe(value.joined, (word) => reader.expandWord(word));
       case 'HealthHttp':
         return parseHttpProbe(value.text);
       default:
@@ -57,8 +57,8 @@ function readProbe(reader: UnitReader, value: OptionValue): Probe | undefined {
   }
 }
 
-function parseCommandProbe(text: string): Probe {
-  const target = splitCommandLine(text);
+function parseCommandProbe(text: string, expand: (word: string) => string): Probe {
+  const target = splitCommandLine(text).map(expand);
   if (target.length === 0) {
     throw new InvalidValueError('health command', text, 'it is empty; give the command to run inside the container');
   }

@@ -77,8 +77,8 @@ const SYSTEMD_KEYS: Readonly<Record<string, Readonly<Record<string, string>>>> =
 };
 
 /**
- * Warn about sections and keys Berth does not interpret. They stay in the document (and in the
- * hash) but have no effect; a likely misspelling or a key placed in the wrong section gets a
+ * Warn about sections and keys Berth does not interpret. They stay in the document and in the
+ * hash but have no effect. A likely misspelling or a key placed in the wrong section gets a
  * suggestion.
  */
 export function reportUnknownKeys(document: UnitFileDocument, sink: DiagnosticSink): void {

@@ -284,6 +284,12 @@ describe('loadUnit', () => {
       });
     });
 
+    it('expands specifiers after splitting a command', () => {
+      const unit = unitOf({ Container: ['Exec=/bin/echo %i "%n"', 'Environment=NAME=%i'] }, 'echo@a\\x20b.service');
+      assert.deepEqual(unit.container?.exec, ['/bin/echo', 'a\\x20b', 'echo@a\\x20b.service']);
+      assert.deepEqual(unit.container?.environment, { NAME: 'a\\x20b' });
+    });
+
     it('warns about an unknown specifier', () => {
       const result = load({ Container: ['Exec=date +%s'] });
       assert.match(result.diagnostics[0].message, /"%s", which is not a specifier Berth expands/);

@@ -87,7 +87,7 @@ function foldServiceResources(reader: UnitReader, container: ContainerSpec | und
   }
 }
 
-/** Every unit that can run needs an image; templates are checked again per instance. */
+/** Report a missing image, except in templates, whose instances are checked when they load. */
 function checkRunnable(
   document: UnitFileDocument,
   sink: DiagnosticSink,

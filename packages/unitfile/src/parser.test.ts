@@ -150,6 +150,19 @@ describe('parseUnitFile', () => {
     });
   }
 
+  it('warns when a continued comment swallows a setting', () => {
+    const warnings = parseUnitFile('[Unit]\n# old \\\nDescription=Hidden\n').diagnostics;
+    assert.deepEqual(
+      warnings.map((d) => [d.severity, d.line, d.column]),
+      [['warning', 3, 1]],
+    );
+    assert.match(warnings[0].message, /part of the comment on line 2/);
+  });
+
+  it('stays quiet when a continued comment swallows a comment', () => {
+    assert.deepEqual(parseUnitFile('[Unit]\n#ExecStart=a \\\n#  --b\n').diagnostics, []);
+  });
+
   it('reports every malformed line, not only the first', () => {
     const found = errors('[Unit]\nfirst\nDescription=ok\nsecond\n[Bad\nthird\n');
     assert.deepEqual(

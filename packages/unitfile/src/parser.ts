@@ -2,8 +2,8 @@ import { DiagnosticSink } from './diagnostic';
 import type { Diagnostic, UnitFileDocument, UnitOption, UnitSection } from './types';
 
 /**
- * systemd reads unit files in LINE_MAX chunks and truncates longer lines; fleet rejects any
- * physical line of this many bytes or more so nothing is cut silently.
+ * Limit on the bytes of one physical line. systemd truncates lines longer than its LINE_MAX, so
+ * fleet rejects any line of this many bytes or more rather than let a value be cut silently.
  */
 export const MAX_LINE_BYTES = 2048;
 
@@ -144,12 +144,12 @@ class LineParser {
   private skipCommentContinuation(line: string, lineNo: number): void {
     let current = line;
     while (current.trimEnd().endsWith('\\') && this.index < this.lines.length) {
-      this.sink.warning(
-        this.index + 1,
-        1,
-        `this line is part of the comment on line ${lineNo}, which ends in a backslash`,
-      );
       current = this.take();
+      // Swallowing another comment or a blank line is harmless; swallowing a setting is not.
+      const start = firstNonBlank(current);
+      if (start >= 0 && !COMMENT_CHARS.includes(current[start])) {
+        this.sink.warning(this.index, start + 1, `this line is part of the comment on line ${lineNo}, which ends in a backslash`);
+      }
     }
   }
 

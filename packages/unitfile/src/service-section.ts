@@ -41,8 +41,8 @@ export function readServiceSection(reader: UnitReader): ServiceSpec {
 }
 
 /**
- * The value that wins among several keys and sections: systemd reads a file top to bottom, so
- * the last assignment in file order counts. systemd moved the start limits from `[Service]` to
+ * Return the value that wins among several keys and sections. systemd reads a file top to
+ * bottom, so the last assignment in file order counts. systemd moved the start limits from `[Service]` to
  * `[Unit]`, and both places are accepted.
  */
 function lastOf(reader: UnitReader, keys: string[], withUnitSection = false): OptionValue | undefined {

@@ -6,8 +6,11 @@ import type { UnitFileDocument, UnitNameInfo, UnitOption } from './types';
 /** One option's value as the interpreters see it: continuation lines joined, specifiers expanded. */
 export interface OptionValue {
   option: UnitOption;
+  /** Continuation lines joined as systemd runs them, specifiers not yet expanded. */
+  joined: string;
+  /** `joined` with specifiers expanded. */
   text: string;
-  /** True when the text still holds `%i`, `%H` or `%m`, whose values are known only later. */
+  /** True when the text still contains `%i`, `%H` or `%m`, whose values are known only later. */
   pending: boolean;
 }
 
@@ -26,7 +29,7 @@ export class UnitReader {
     private readonly machine?: MachineIdentity,
   ) {}
 
-  /** Every value of `section`/`key` in file order. */
+  /** Return every value of `section`/`key` in file order. */
   values(section: string, key: string): OptionValue[] {
     return this.document.options
       .filter((option) => option.section === section && option.name === key)
@@ -34,8 +37,8 @@ export class UnitReader {
   }
 
   /**
-   * The value of a single-valued key: the last assignment wins, as in systemd, and earlier
-   * assignments are reported as overridden.
+   * Return the value of a single-valued key. The last assignment wins, as in systemd, and a
+   * warning marks each earlier one as overridden.
    */
   last(section: string, key: string): OptionValue | undefined {
     const all = this.values(section, key);
@@ -62,6 +65,14 @@ export class UnitReader {
     return result;
   }
 
+  /**
+   * Expand specifiers in one word of an already split value. systemd splits command lines
+   * before it expands specifiers, so a backslash in an instance name stays literal.
+   */
+  expandWord(word: string): string {
+    return expandSpecifiers(word, this.nameInfo, this.machine).text;
+  }
+
   error(value: OptionValue, message: string): void {
     this.sink.error(value.option.line, value.option.valueColumn ?? 1, message);
   }
@@ -83,7 +94,7 @@ export class UnitReader {
     }
     const joined = joinContinuationLines(option.value);
     const expansion = expandSpecifiers(joined, this.nameInfo, this.machine);
-    const value = { option, text: expansion.text, pending: expansion.pending.length > 0 };
+    const value = { option, joined, text: expansion.text, pending: expansion.pending.length > 0 };
     for (const specifier of new Set(expansion.unknown)) {
       this.warning(
         value,
