@@ -283,6 +283,15 @@ describe('[X-Fleet] requirements', () => {
       assert.deepEqual(two.fleet.machineOf, ['db@2.service']);
     });
 
+    it('rejects %H and %m, which exist only after placement', () => {
+      for (const machine of [undefined, { hostname: 'node-1', machineId: '0123abcd' }]) {
+        const result = loadUnit('a.service', `[X-Fleet]\nMachineMetadata=host=%H\nMachineID=%m\n${IMAGE}`, undefined, machine);
+        const lines = result.diagnostics.filter((d) => d.severity === 'error').map((d) => d.line);
+        assert.deepEqual(lines, [2, 3]);
+        assert.match(result.diagnostics[0].message, /known only after the unit is placed/);
+      }
+    });
+
     it('keeps %i in a template and skips checks that depend on it', () => {
       const result = loadUnit('app@.service', '[X-Fleet]\nMachineOf=db@%i.service\nMachineMetadata=host=%i\n');
       assert.deepEqual(result.diagnostics, []);

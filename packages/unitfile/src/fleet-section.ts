@@ -44,6 +44,9 @@ function items(reader: UnitReader, key: string, aliases: string[] = []): Item[] 
       if (name !== key) {
         reader.warning(value, `${name}= is deprecated; use ${key}=`);
       }
+      if (value.usesMachine) {
+        reader.error(value, `${name}= uses %H or %m, which are known only after the unit is placed on a machine; scheduling options cannot depend on them`);
+      }
       for (const text of splitFleetValue(value.text)) {
         result.push({ text, source: value });
       }
@@ -185,7 +188,7 @@ function checkGlobs(reader: UnitReader, key: string, all: Item[]): void {
   }
 }
 
-/** The last value wins; words outside fleet's true and false lists are read as false. */
+/** Read `Global=`: the last value wins, and words outside fleet's true and false lists are read as false. */
 function readGlobal(reader: UnitReader): boolean {
   let global = false;
   for (const item of items(reader, 'Global')) {
@@ -225,7 +228,7 @@ function checkCombinations(reader: UnitReader, fleet: FleetRequirements): void {
   checkPeersAgainstGlobs(reader, fleet, machineOfAt);
 }
 
-/** A MachineOf peer that Conflicts or Replaces also matches can never be satisfied. */
+/** Reject a MachineOf peer that Conflicts or Replaces also matches, since it can never be satisfied. */
 function checkPeersAgainstGlobs(reader: UnitReader, fleet: FleetRequirements, machineOfAt: OptionValue | undefined): void {
   if (machineOfAt === undefined) {
     return;

@@ -12,6 +12,8 @@ export interface OptionValue {
   text: string;
   /** True when the text still contains `%i`, `%H` or `%m`, whose values are known only later. */
   pending: boolean;
+  /** True when the value uses `%H` or `%m`, whether or not a machine was given to expand them. */
+  usesMachine: boolean;
 }
 
 /**
@@ -50,7 +52,7 @@ export class UnitReader {
   }
 
   /**
-   * Values of a list key. An empty assignment clears the entries before it, as systemd does for
+   * Return the values of a list key. An empty assignment clears the entries before it, as systemd does for
    * list settings.
    */
   list(section: string, key: string): OptionValue[] {
@@ -94,7 +96,10 @@ export class UnitReader {
     }
     const joined = joinContinuationLines(option.value);
     const expansion = expandSpecifiers(joined, this.nameInfo, this.machine);
-    const value = { option, joined, text: expansion.text, pending: expansion.pending.length > 0 };
+    // Expanding without a machine shows whether the value depends on one.
+    const withoutMachine = expandSpecifiers(joined, this.nameInfo);
+    const usesMachine = withoutMachine.pending.some((specifier) => specifier === '%H' || specifier === '%m');
+    const value = { option, joined, text: expansion.text, pending: expansion.pending.length > 0, usesMachine };
     for (const specifier of new Set(expansion.unknown)) {
       this.warning(
         value,
