@@ -1,7 +1,7 @@
-import { strict as assert } from 'node:assert';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Machine, UnitDetail, UnitState } from '../api/types';
+import { assertGolden, FIXTURES_DIR } from '../test-support/golden';
 import { unitTextFacts } from '../units/unit-source';
 import { formatListMachines, LIST_MACHINES_DEFAULT_FIELDS } from './list-machines';
 import { formatListUnitFiles, LIST_UNIT_FILES_DEFAULT_FIELDS, unitFileRows } from './list-unit-files';
@@ -9,19 +9,10 @@ import { formatListUnits, LIST_UNITS_DEFAULT_FIELDS } from './list-units';
 import { formatStatus } from './status';
 import { TableOptions } from './table';
 
-// Set UPDATE_GOLDEN=1 to rewrite the golden files after an intended output change; review the diff.
-const FIXTURES = join(__dirname, '..', '..', 'test-fixtures');
-const UPDATE = process.env.UPDATE_GOLDEN === '1';
+const FIXTURES = FIXTURES_DIR;
 
 function fixture<T>(file: string): T {
   return JSON.parse(readFileSync(join(FIXTURES, 'api', file), 'utf8')) as T;
-}
-
-/** Compares `actual` with `test-fixtures/golden/NAME`, or rewrites the file when UPDATE_GOLDEN=1. */
-export function assertGolden(name: string, actual: string): void {
-  const path = join(FIXTURES, 'golden', name);
-  if (UPDATE) writeFileSync(path, actual);
-  assert.equal(actual, readFileSync(path, 'utf8'), `output differs from ${path}`);
 }
 
 const machines = fixture<{ machines: Machine[] }>('machines.json').machines;

@@ -1,0 +1,191 @@
+import { strict as assert } from 'node:assert';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeTempDir, removeTempDir, waitFor } from '@berth/testkit';
+import { assertGolden } from '../test-support/golden';
+import { BerthctlResult, describeResult, runBerthctl } from '../test-support/run-berthctl';
+import { SchedulerCluster, startSchedulerCluster } from '../test-support/scheduler-cluster';
+import { SimulatedAgent } from '../test-support/simulated-agent';
+
+const MACHINE_A = 'a1'.repeat(16);
+const MACHINE_B = 'b2'.repeat(16);
+
+// Each instance of web@.service lands on the machine whose slot matches its instance name, and
+// db.service needs the ssd machine, so every placement (and so every table) is deterministic.
+const UNIT_FILES: Record<string, string> = {
+  'web@.service': '[Unit]\nDescription=Web server %i\n\n[Container]\nImage=127.0.0.1:5000/berth/web:1\n\n[X-Fleet]\nMachineMetadata=slot=%i\n',
+  'db.service': '[Unit]\nDescription=Database\n\n[Container]\nImage=127.0.0.1:5000/berth/db:1\n\n[X-Fleet]\nMachineMetadata=disk=ssd\n',
+  'cache.service': '[Unit]\nDescription=Cache\n\n[Container]\nImage=127.0.0.1:5000/berth/cache:1\n\n[X-Fleet]\nMachineMetadata=role=cache\n',
+};
+
+/** Replaces ISO 8601 times the scheduler stamps, which differ between runs. */
+function withoutTimes(text: string): string {
+  return text.replace(/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z/g, 'TIME');
+}
+
+function sortedLines(text: string): string[] {
+  return text.trimEnd().split('\n').sort();
+}
+
+describe('berthctl against a real scheduler', function () {
+  this.timeout(120_000);
+  let cluster: SchedulerCluster;
+  let agents: SimulatedAgent[] = [];
+  let unitsDir: string;
+  let emptyDir: string;
+  let tempDir: string;
+
+  const berthctl = (args: string[], options: { cwd?: string; token?: string | null } = {}): Promise<BerthctlResult> => {
+    const env: Record<string, string> = { BERTHCTL_ENDPOINT: cluster.endpoint };
+    if (options.token !== null) env.BERTHCTL_TOKEN = options.token ?? cluster.apiToken;
+    return runBerthctl(args, { cwd: options.cwd ?? unitsDir, env });
+  };
+
+  before(async () => {
+    tempDir = makeTempDir('cli-e2e');
+    unitsDir = join(tempDir, 'units');
+    emptyDir = join(tempDir, 'empty');
+    mkdirSync(unitsDir);
+    mkdirSync(emptyDir);
+    for (const [name, text] of Object.entries(UNIT_FILES)) writeFileSync(join(unitsDir, name), text);
+
+    cluster = await startSchedulerCluster();
+    const common = { gateway: cluster.gateway, joinToken: cluster.joinToken };
+    agents = [
+      new SimulatedAgent({ ...common, machineId: MACHINE_A, address: '10.88.0.2', metadata: { role: 'web', slot: '1' } }),
+      new SimulatedAgent({ ...common, machineId: MACHINE_B, address: '10.88.0.3', metadata: { role: 'web', slot: '2', disk: 'ssd' } }),
+    ];
+    await waitFor(async () => {
+      const response = await fetch(`${cluster.endpoint}/v1/machines`);
+      return ((await response.json()) as { machines: unknown[] }).machines.length === 2;
+    }, {
+      timeoutMs: 20_000,
+      describe: () => `the simulated agents did not register; scheduler output:\n${cluster.scheduler.output()}\nagent A received: ${agents[0].received.join(', ')}`,
+    });
+  });
+
+  after(async () => {
+    await Promise.all(agents.map((agent) => agent.stop()));
+    await cluster?.stop();
+    removeTempDir(tempDir);
+  });
+
+  it('list-machines matches golden table', async () => {
+    const result = await berthctl(['list-machines', '--fields', 'machine,ip,metadata,units,version']);
+    assert.equal(result.status, 0, describeResult(result));
+    assertGolden('e2e-list-machines.txt', result.stdout);
+  });
+
+  it('submit stores template inactive', async () => {
+    const result = await berthctl(['submit', 'web@.service']);
+    assert.equal(result.status, 0, describeResult(result));
+    assert.equal(result.stdout, 'Unit web@.service inactive\n');
+  });
+
+  it('start uses local and cluster templates', async () => {
+    const local = await berthctl(['start', 'web@1']);
+    assert.equal(local.status, 0, describeResult(local));
+    assert.equal(local.stdout, `Unit web@1.service launched on a1a1a1a1.../10.88.0.2\n`);
+
+    const fromCluster = await berthctl(['start', 'web@2'], { cwd: emptyDir });
+    assert.equal(fromCluster.status, 0, describeResult(fromCluster));
+    assert.equal(fromCluster.stdout, `Unit web@2.service launched on b2b2b2b2.../10.88.0.3\n`);
+  });
+
+  it('load waits for loaded state', async () => {
+    const result = await berthctl(['load', 'db']);
+    assert.equal(result.status, 0, describeResult(result));
+    assert.equal(result.stdout, 'Unit db.service loaded on b2b2b2b2.../10.88.0.3\n');
+  });
+
+  it('start of unplaceable unit fails with reason', async () => {
+    const result = await berthctl(['start', 'cache.service']);
+    assert.equal(result.status, 1, describeResult(result));
+    assert.equal(result.stdout, '', describeResult(result));
+
+    const response = await fetch(`${cluster.endpoint}/v1/units/cache.service`);
+    const unit = (await response.json()) as { reason: string | null };
+    assert.ok(unit.reason !== null && unit.reason !== '', `the scheduler reports no reason for cache.service: ${JSON.stringify(unit)}`);
+    assert.equal(result.stderr, `berthctl: unit cache.service cannot start: not placed: ${unit.reason}\n`);
+  });
+
+  it('list-units matches golden tables', async () => {
+    const defaults = await berthctl(['list-units']);
+    assert.equal(defaults.status, 0, describeResult(defaults));
+    assertGolden('e2e-list-units.txt', defaults.stdout);
+
+    const full = await berthctl(['list-units', '--full', '--no-legend', '--fields', 'unit,load,active,sub,machine,hash,health,restarts']);
+    assert.equal(full.status, 0, describeResult(full));
+    assertGolden('e2e-list-units-full.txt', full.stdout);
+  });
+
+  it('list-unit-files matches golden table', async () => {
+    const result = await berthctl(['list-unit-files', '--fields', 'unit,hash,dstate,state,target,global,desc']);
+    assert.equal(result.status, 0, describeResult(result));
+    assertGolden('e2e-list-unit-files.txt', result.stdout);
+  });
+
+  it('status shows state and journal', async () => {
+    const running = await berthctl(['status', 'web@1']);
+    assert.equal(running.status, 0, describeResult(running));
+    assertGolden('e2e-status-web-1.txt', withoutTimes(running.stdout));
+
+    const unplaced = await berthctl(['status', 'cache']);
+    assert.equal(unplaced.status, 1, describeResult(unplaced));
+    assertGolden('e2e-status-cache.txt', withoutTimes(unplaced.stdout));
+  });
+
+  it('cat prints the submitted text', async () => {
+    const result = await berthctl(['cat', 'db.service']);
+    assert.equal(result.status, 0, describeResult(result));
+    assert.equal(result.stdout, UNIT_FILES['db.service']);
+  });
+
+  it('journal prints the last lines', async () => {
+    const result = await berthctl(['journal', '-n', '2', 'web@2']);
+    assert.equal(result.status, 0, describeResult(result));
+    assert.deepEqual(result.stdout.trimEnd().split('\n'), [
+      '2026-12-04T21:00:01.000Z stdout web@2.service line 2',
+      '2026-12-04T21:00:02.000Z stdout web@2.service line 3',
+    ]);
+  });
+
+  it('stop of unknown unit says so', async () => {
+    const result = await berthctl(['stop', 'nope']);
+    assert.equal(result.status, 1, describeResult(result));
+    assert.equal(result.stderr, 'berthctl: unit nope.service not found in the cluster; see berthctl list-unit-files\n');
+  });
+
+  it('write without token is rejected', async () => {
+    const result = await berthctl(['stop', 'web@1'], { token: null });
+    assert.equal(result.status, 1, describeResult(result));
+    assert.match(result.stderr, /pass the API token with --token or BERTHCTL_TOKEN/);
+  });
+
+  it('stop waits for stopped container', async () => {
+    const result = await berthctl(['stop', 'web@2']);
+    assert.equal(result.status, 0, describeResult(result));
+    assert.equal(result.stdout, 'Unit web@2.service loaded on b2b2b2b2.../10.88.0.3\n');
+  });
+
+  it('unload and destroy clear the cluster', async () => {
+    const unload = await berthctl(['unload', 'db']);
+    assert.equal(unload.status, 0, describeResult(unload));
+    assert.equal(unload.stdout, 'Unit db.service inactive\n');
+
+    const destroy = await berthctl(['destroy', 'web@1', 'web@2', 'db', 'cache', 'web@.service', 'nope']);
+    assert.equal(destroy.status, 0, describeResult(destroy));
+    assert.deepEqual(sortedLines(destroy.stdout), [
+      'Destroyed cache.service',
+      'Destroyed db.service',
+      'Destroyed web@.service',
+      'Destroyed web@1.service',
+      'Destroyed web@2.service',
+    ]);
+    assert.equal(destroy.stderr, 'berthctl: unit nope.service not found; nothing to destroy\n');
+
+    const states = await berthctl(['list-units', '--json']);
+    assert.equal(states.status, 0, describeResult(states));
+    assert.deepEqual(JSON.parse(states.stdout), []);
+  });
+});

@@ -1,0 +1,165 @@
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { loadSync } from '@grpc/proto-loader';
+
+/** The repository's scheduler-agent contract. */
+const PROTO_FILE = join(__dirname, '..', '..', '..', '..', 'proto', 'berth.proto');
+/** Report time of every state, so tables and status output can be compared with golden files. */
+export const SIMULATED_REPORT_TIME_MS = Date.parse('2026-12-04T21:00:00.000Z');
+export const SIMULATED_IMAGE_DIGEST = `sha256:${'ab'.repeat(32)}`;
+
+export interface SimulatedAgentOptions {
+  /** `host:port` of the scheduler's agent gateway. */
+  gateway: string;
+  joinToken: string;
+  machineId: string;
+  address: string;
+  metadata: Record<string, string>;
+}
+
+interface Assignment {
+  unitName: string;
+  unitText: string;
+  unitHash: string;
+  desiredState: 'DESIRED_STATE_LOADED' | 'DESIRED_STATE_LAUNCHED' | 'DESIRED_STATE_UNSPECIFIED';
+}
+
+type SchedulerMessage =
+  | { body: 'welcome'; welcome: { heartbeatIntervalMs: number } }
+  | { body: 'assignmentSet'; assignmentSet: { generation: string; assignments: Assignment[] } }
+  | { body: 'assignmentUpdate'; assignmentUpdate: { generation: string; upserts: Assignment[]; removals: string[] } }
+  | { body: 'logRequest'; logRequest: { requestId: string; unit: string; lines: number; follow: boolean } }
+  | { body: 'cancelLogRequest' | 'error'; [key: string]: unknown };
+
+/**
+ * An agent that speaks the real gRPC protocol to a real scheduler but runs no containers: each
+ * assigned unit is reported loaded at once, and running when launching is desired. It lets the
+ * CLI tests see every state and table without root, images or a container runtime.
+ */
+export class SimulatedAgent {
+  private readonly call: grpc.ClientDuplexStream<unknown, SchedulerMessage>;
+  private readonly running = new Map<string, Assignment>();
+  private generation = -1n;
+  private heartbeat: NodeJS.Timeout | undefined;
+  /** Messages the scheduler sent, for failure output. */
+  readonly received: string[] = [];
+  readonly ended: Promise<void>;
+
+  constructor(options: SimulatedAgentOptions) {
+    const definition = loadSync(PROTO_FILE, { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true });
+    const proto = grpc.loadPackageDefinition(definition) as unknown as {
+      berth: { v1: { AgentGateway: new (address: string, credentials: grpc.ChannelCredentials) => grpc.Client & { Connect(metadata: grpc.Metadata): grpc.ClientDuplexStream<unknown, SchedulerMessage> } } };
+    };
+    const client = new proto.berth.v1.AgentGateway(options.gateway, grpc.credentials.createInsecure());
+    const metadata = new grpc.Metadata();
+    metadata.set('authorization', `Bearer ${options.joinToken}`);
+    this.call = client.Connect(metadata);
+    this.ended = new Promise((resolve) => {
+      this.call.on('error', () => resolve());
+      this.call.on('end', () => resolve());
+    });
+    this.call.on('data', (message: SchedulerMessage) => this.handle(message));
+    this.call.write({
+      hello: {
+        machineId: options.machineId,
+        address: options.address,
+        metadata: options.metadata,
+        capacity: { cpus: 2, memoryBytes: String(4 * 1024 ** 3) },
+        agentVersion: '0.1.0',
+        running: [],
+      },
+    });
+  }
+
+  /** Tells the scheduler the agent is leaving and closes the stream. */
+  async stop(): Promise<void> {
+    clearInterval(this.heartbeat);
+    this.call.write({ drain: { reason: 'test finished' } });
+    this.call.end();
+    this.call.cancel();
+    await this.ended;
+  }
+
+  private handle(message: SchedulerMessage): void {
+    this.received.push(message.body);
+    switch (message.body) {
+      case 'welcome':
+        this.heartbeat = setInterval(() => this.call.write({ heartbeat: { sentAtMs: String(Date.now()) } }), message.welcome.heartbeatIntervalMs);
+        return;
+      case 'assignmentSet':
+        return this.applySet(message.assignmentSet.generation, message.assignmentSet.assignments);
+      case 'assignmentUpdate':
+        return this.applyUpdate(message.assignmentUpdate.generation, message.assignmentUpdate.upserts, message.assignmentUpdate.removals);
+      case 'logRequest':
+        return this.sendLog(message.logRequest.requestId, message.logRequest.unit, message.logRequest.lines);
+      default:
+        return;
+    }
+  }
+
+  private applySet(generation: string, assignments: Assignment[]): void {
+    if (!this.newer(generation)) return;
+    const wanted = new Set(assignments.map((assignment) => assignment.unitName));
+    for (const name of [...this.running.keys()]) if (!wanted.has(name)) this.remove(name);
+    for (const assignment of assignments) this.apply(assignment);
+  }
+
+  private applyUpdate(generation: string, upserts: Assignment[], removals: string[]): void {
+    if (!this.newer(generation)) return;
+    for (const name of removals) this.remove(name);
+    for (const assignment of upserts) this.apply(assignment);
+  }
+
+  private newer(generation: string): boolean {
+    const value = BigInt(generation);
+    if (value <= this.generation) return false;
+    this.generation = value;
+    return true;
+  }
+
+  private apply(assignment: Assignment): void {
+    this.running.set(assignment.unitName, assignment);
+    const launched = assignment.desiredState === 'DESIRED_STATE_LAUNCHED';
+    this.report(assignment, {
+      activeState: launched ? 'active' : 'inactive',
+      subState: launched ? 'running' : 'dead',
+      removed: false,
+    });
+  }
+
+  private remove(name: string): void {
+    const assignment = this.running.get(name);
+    if (assignment === undefined) return;
+    this.running.delete(name);
+    this.report(assignment, { activeState: 'inactive', subState: 'dead', removed: true });
+  }
+
+  private report(assignment: Assignment, change: { activeState: string; subState: string; removed: boolean }): void {
+    this.call.write({
+      unitState: {
+        name: assignment.unitName,
+        hash: assignment.unitHash,
+        loadState: 'loaded',
+        activeState: change.activeState,
+        subState: change.subState,
+        health: 'none',
+        oomKilled: false,
+        restarts: 0,
+        containerId: `${assignment.unitName.replace(/[@.]/g, '-')}-sim`,
+        imageDigest: SIMULATED_IMAGE_DIGEST,
+        lastError: '',
+        timestampMs: String(SIMULATED_REPORT_TIME_MS),
+        removed: change.removed,
+      },
+    });
+  }
+
+  private sendLog(requestId: string, unit: string, lines: number): void {
+    if (!this.running.has(unit)) {
+      this.call.write({ logChunk: { requestId, lines: [], eof: true, error: `unit ${unit} is not running on this machine` } });
+      return;
+    }
+    const all = [0, 1, 2].map((second) => `2026-12-04T21:00:0${second}.000Z stdout ${unit} line ${second + 1}`);
+    this.call.write({ logChunk: { requestId, lines: all.slice(-lines), eof: true, error: '' } });
+  }
+}
