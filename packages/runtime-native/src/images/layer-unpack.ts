@@ -7,14 +7,14 @@ import { createGunzip } from 'node:zlib';
 import { Decompress as ZstdDecompress } from 'fzstd';
 import { extract } from 'tar-stream';
 import { Digest, hasherFor } from './digest';
-import { DigestMismatchError, HostileLayerError } from './errors';
+import { DigestMismatchError, HostileLayerError, ImageError } from './errors';
 import { EntryData, LayerApplier } from './layer-applier';
 import { LayerCompression } from './manifest';
 
 /** Inputs for streaming one layer blob into a snapshot. */
 export interface UnpackLayerOptions {
   /** The blob's bytes as they arrive, from the registry or from a stored blob. */
-  source: AsyncIterable<Buffer>;
+  source: AsyncIterable<Buffer> | Iterable<Buffer>;
   blobDigest: Digest;
   blobSize: number;
   diffId: Digest;
@@ -40,6 +40,11 @@ export async function unpackLayer(options: UnpackLayerOptions): Promise<void> {
   try {
     await runPipeline(options, blobHash, diffHash, blobHandle);
     if (blobHandle) await blobHandle.sync();
+  } catch (error) {
+    if (error instanceof ImageError) throw error;
+    // zlib, fzstd and tar-stream report a malformed stream (truncated entry, bad header, bad
+    // compressed data) as plain errors; they all mean the layer cannot be trusted.
+    throw new HostileLayerError(`${options.where}: malformed layer: ${(error as Error).message}`, { cause: error });
   } finally {
     await blobHandle?.close();
   }
@@ -57,7 +62,9 @@ export async function unpackLayer(options: UnpackLayerOptions): Promise<void> {
 async function runPipeline(options: UnpackLayerOptions, blobHash: Hash, diffHash: Hash, blobHandle: FileHandle | undefined): Promise<void> {
   const tar = extract();
   let applying: Promise<void> = Promise.resolve();
+  let currentEntry: { destroy(error?: Error): void } | undefined;
   tar.on('entry', (header, stream, next) => {
+    currentEntry = stream;
     applying = options.applier.apply(header, stream as unknown as EntryData).then(
       () => next(),
       (error: Error) => {
@@ -91,7 +98,17 @@ async function runPipeline(options: UnpackLayerOptions, blobHash: Hash, diffHash
     },
   });
 
-  await pipeline(Readable.from(options.source), tapBlob, decompressor(options.compression), tapTar, tar as unknown as NodeJS.WritableStream);
+  const stages = [Readable.from(options.source), tapBlob, decompressor(options.compression), tapTar];
+  // An entry waiting for data that will never come would keep the tar extractor, and so the
+  // pipeline, from closing; failing the entry lets the applier reject and the pipeline settle.
+  for (const stage of stages) stage.once('error', (error: Error) => currentEntry?.destroy(error));
+  try {
+    await pipeline([...stages, tar as unknown as NodeJS.WritableStream]);
+  } catch (error) {
+    // The caller deletes the snapshot next, so no entry may still be writing into it.
+    await applying.catch(() => undefined);
+    throw error;
+  }
   await applying;
 }
 

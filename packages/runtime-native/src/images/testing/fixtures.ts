@@ -6,6 +6,13 @@ import { pack } from 'tar-stream';
 /** Builds an uncompressed tar from entries, for hand-made and hostile layers. */
 export async function buildTar(entries: { name: string; type?: string; data?: Buffer | string; linkname?: string; mode?: number; uid?: number; gid?: number; size?: number; pax?: Record<string, string> }[]): Promise<Buffer> {
   const archive = pack();
+  // The packer holds back entry callbacks until its output is read, so reading starts first.
+  const chunks: Buffer[] = [];
+  const ended = new Promise<void>((resolve, reject) => {
+    archive.on('data', (chunk) => chunks.push(Buffer.from(chunk as Uint8Array)));
+    archive.on('end', () => resolve());
+    archive.on('error', reject);
+  });
   for (const entry of entries) {
     const data = entry.data === undefined ? undefined : Buffer.from(entry.data);
     const header = {
@@ -24,8 +31,7 @@ export async function buildTar(entries: { name: string; type?: string; data?: Bu
     });
   }
   archive.finalize();
-  const chunks: Buffer[] = [];
-  for await (const chunk of archive) chunks.push(Buffer.from(chunk as Uint8Array));
+  await ended;
   return Buffer.concat(chunks);
 }
 

@@ -1,0 +1,156 @@
+import { strict as assert } from 'node:assert';
+import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import { makeTempDir, removeTempDir } from '@berth/testkit';
+import { sha256Of } from './digest';
+import { HostileLayerError } from './errors';
+import { LayerApplier } from './layer-applier';
+import { unpackLayer } from './layer-unpack';
+import { buildTar } from './testing/fixtures';
+
+type TarEntry = Parameters<typeof buildTar>[0][number];
+
+/** Lists every path under `dir` except those beneath `skip`. */
+function listOutside(dir: string, skip: string): string[] {
+  const found: string[] = [];
+  const visit = (path: string) => {
+    for (const name of readdirSync(path)) {
+      const child = join(path, name);
+      if (child === skip) continue;
+      found.push(child);
+      if (lstatSync(child).isDirectory()) visit(child);
+    }
+  };
+  visit(dir);
+  return found.sort();
+}
+
+describe('layer applier against hostile layers', () => {
+  let jail: string;
+  let root: string;
+  let outside: string;
+
+  beforeEach(() => {
+    jail = makeTempDir('hostile');
+    root = join(jail, 'snapshot', 'fs');
+    outside = join(jail, 'outside');
+    mkdirSync(root, { recursive: true });
+    mkdirSync(outside);
+    writeFileSync(join(outside, 'canary'), 'untouched\n');
+  });
+  afterEach(() => removeTempDir(jail));
+
+  async function apply(tar: Buffer, options: { gzip?: boolean; maxUncompressedBytes?: number; allowDevices?: boolean } = {}): Promise<void> {
+    const blob = options.gzip ? gzipSync(tar) : tar;
+    const applier = new LayerApplier({ root, where: 'test layer', allowDevices: options.allowDevices });
+    await unpackLayer({
+      source: [blob], blobDigest: sha256Of(blob), blobSize: blob.length, diffId: sha256Of(tar),
+      compression: options.gzip ? 'gzip' : 'none', applier, where: 'test layer',
+      maxUncompressedBytes: options.maxUncompressedBytes ?? 1024 ** 3,
+    });
+    await applier.finish([]);
+  }
+
+  const hostileCases: { name: string; entries: () => TarEntry[]; message: RegExp }[] = [
+    { name: 'dot-dot path', entries: () => [{ name: '../outside/evil', data: 'x' }], message: /"\.\." component/ },
+    { name: 'nested dot-dot path', entries: () => [{ name: 'a/../../outside/evil', data: 'x' }], message: /"\.\." component/ },
+    { name: 'absolute path', entries: () => [{ name: `${outside}/evil`, data: 'x' }], message: /absolute path/ },
+    {
+      name: 'write through symlink to outside',
+      entries: () => [{ name: 'link', type: 'symlink', linkname: outside }, { name: 'link/evil', data: 'x' }],
+      message: /passes through "link", a symlink/,
+    },
+    {
+      name: 'write through relative symlink',
+      entries: () => [{ name: 'up', type: 'symlink', linkname: '../../outside' }, { name: 'up/canary', data: 'overwritten' }],
+      message: /a symlink created by this layer/,
+    },
+    {
+      name: 'directory replaced by symlink',
+      entries: () => [
+        { name: 'dir/', type: 'directory' },
+        { name: 'dir', type: 'symlink', linkname: outside },
+        { name: 'dir/evil', data: 'x' },
+      ],
+      message: /passes through "dir", a symlink/,
+    },
+    { name: 'hard link to absolute host file', entries: () => [{ name: 'passwd', type: 'link', linkname: '/etc/passwd' }], message: /absolute path/ },
+    { name: 'hard link climbing out', entries: () => [{ name: 'h', type: 'link', linkname: '../outside/canary' }], message: /"\.\." component/ },
+    {
+      name: 'hard link to entry not yet seen',
+      entries: () => [{ name: 'h', type: 'link', linkname: 'later' }, { name: 'later', data: 'x' }],
+      message: /not an earlier entry of this layer/,
+    },
+    {
+      name: 'hard link to directory',
+      entries: () => [{ name: 'd/', type: 'directory' }, { name: 'h', type: 'link', linkname: 'd' }],
+      message: /is a dir/,
+    },
+    { name: 'whiteout climbing out', entries: () => [{ name: '../outside/.wh.canary' }], message: /"\.\." component/ },
+    { name: 'whiteout of dot-dot', entries: () => [{ name: 'a/.wh..' }], message: /not a deletable entry/ },
+    { name: 'symlink replacing root', entries: () => [{ name: '.', type: 'symlink', linkname: outside }], message: /names the layer root/ },
+    { name: 'file replacing root', entries: () => [{ name: './', data: 'x' }], message: /names the layer root/ },
+    { name: 'device node not allowed', entries: () => [{ name: 'dev/mem', type: 'character-device', mode: 0o600 }], message: /device nodes are refused/ },
+    {
+      name: 'overlay xattr smuggled in',
+      entries: () => [{ name: 'd/', type: 'directory', pax: { 'SCHILY.xattr.trusted.overlay.opaque': 'y' } }],
+      message: /only the extractor may set/,
+    },
+  ];
+
+  for (const testCase of hostileCases) {
+    it(`rejects ${testCase.name}`, async () => {
+      await assert.rejects(apply(await buildTar(testCase.entries())), (error: Error) => {
+        assert.ok(error instanceof HostileLayerError, `expected HostileLayerError, got ${error.name}: ${error.message}`);
+        assert.match(error.message, testCase.message);
+        return true;
+      });
+      assert.deepEqual(listOutside(jail, join(jail, 'snapshot')), [outside, join(outside, 'canary')]);
+      assert.equal(readFileSync(join(outside, 'canary'), 'utf8'), 'untouched\n');
+    });
+  }
+
+  it('rejects decompression past the limit', async () => {
+    const tar = await buildTar([{ name: 'zeros', data: Buffer.alloc(4 * 1024 * 1024) }]);
+    await assert.rejects(apply(tar, { gzip: true, maxUncompressedBytes: 1024 * 1024 }), /decompresses to more than 1048576 bytes/);
+  });
+
+  it('rejects entry shorter than declared size', async () => {
+    const tar = await buildTar([{ name: 'short', data: 'x'.repeat(1000) }]);
+    const truncated = tar.subarray(0, 512 + 100);
+    await assert.rejects(apply(truncated), (error: Error) => error instanceof HostileLayerError && /malformed layer/.test(error.message));
+  });
+
+  it('rejects diff ID mismatch', async () => {
+    const tar = await buildTar([{ name: 'file', data: 'content' }]);
+    const applier = new LayerApplier({ root, where: 'test layer' });
+    await assert.rejects(
+      unpackLayer({
+        source: [tar], blobDigest: sha256Of(tar), blobSize: tar.length, diffId: sha256Of('something else'),
+        compression: 'none', applier, where: 'test layer', maxUncompressedBytes: 1024 ** 2,
+      }),
+      /diff ID mismatch, the image config says sha256:[0-9a-f]{64} but the uncompressed layer hashes to sha256:[0-9a-f]{64}/,
+    );
+  });
+
+  it('keeps absolute and dot-dot symlink targets as content', async () => {
+    await apply(await buildTar([
+      { name: 'etc/', type: 'directory' },
+      { name: 'etc/abs', type: 'symlink', linkname: '/etc/passwd' },
+      { name: 'etc/up', type: 'symlink', linkname: '../../../outside' },
+    ]));
+    assert.ok(lstatSync(join(root, 'etc', 'abs')).isSymbolicLink());
+    assert.ok(lstatSync(join(root, 'etc', 'up')).isSymbolicLink());
+  });
+
+  it('creates allowed device nodes and whiteouts as char devices', async () => {
+    await apply(await buildTar([
+      { name: 'dev/null', type: 'character-device', mode: 0o666, pax: {} },
+      { name: 'etc/.wh.gone' },
+    ]), { allowDevices: true });
+    assert.ok(lstatSync(join(root, 'dev', 'null')).isCharacterDevice());
+    assert.equal(lstatSync(join(root, 'etc', 'gone')).rdev, 0);
+    assert.ok(lstatSync(join(root, 'etc', 'gone')).isCharacterDevice());
+  });
+});
