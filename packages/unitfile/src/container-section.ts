@@ -48,7 +48,31 @@ export function readContainerSection(reader: UnitReader): ContainerSpec | undefi
     pidsLimit: readScalar(reader, 'PidsLimit', positiveCount),
     health: readHealthCheck(reader),
   });
+  checkNetworkUse(reader, spec);
   return spec;
+}
+
+/** Report settings that the chosen network mode makes useless or impossible. */
+function checkNetworkUse(reader: UnitReader, spec: ContainerSpec): void {
+  const ports = reader.list(CONTAINER_SECTION, 'PublishPort');
+  if (spec.network === 'none') {
+    for (const value of ports) {
+      reader.error(value, 'PublishPort= needs a network, but Network=none gives the container only loopback; use Network=bridge');
+    }
+    const health = spec.health;
+    if (health !== undefined && health.kind !== 'cmd' && health.host === '') {
+      const key = health.kind === 'http' ? 'HealthHttp' : 'HealthTcp';
+      const probe = reader.values(CONTAINER_SECTION, key).at(-1);
+      if (probe !== undefined) {
+        reader.warning(probe, `${key}= probes the container's address, which Network=none does not give it; use HealthCmd=`);
+      }
+    }
+  }
+  if (spec.network === 'host') {
+    for (const value of ports) {
+      reader.warning(value, 'PublishPort= has no effect with Network=host, where the container listens on the host\'s ports directly');
+    }
+  }
 }
 
 /** Copy only the fields that have a value, so optional fields stay absent rather than undefined. */

@@ -205,6 +205,24 @@ describe('loadUnit', () => {
       assert.match(onlyError(load({ Container: ['PublishPort=80:80', 'PublishPort=80:81'] })).message, /already published on line 3/);
     });
 
+    it('rejects PublishPort with Network=none', () => {
+      const error = onlyError(load({ Container: ['Network=none', 'PublishPort=80:80'] }));
+      assert.equal(error.line, 4);
+      assert.match(error.message, /Network=none gives the container only loopback/);
+    });
+
+    it('warns about PublishPort with Network=host', () => {
+      const result = load({ Container: ['Network=host', 'PublishPort=80:80'] });
+      assert.ok(result.unit);
+      assert.match(result.diagnostics[0].message, /no effect with Network=host/);
+    });
+
+    it('warns about a network probe with Network=none', () => {
+      const result = load({ Container: ['Network=none', 'HealthTcp=80'] });
+      assert.ok(result.unit);
+      assert.match(result.diagnostics[0].message, /HealthTcp= probes the container's address/);
+    });
+
     it('warns about health timing without a probe', () => {
       const result = load({ Container: ['HealthRetries=5'] });
       assert.match(result.diagnostics[0].message, /no effect without HealthCmd/);
