@@ -51,6 +51,11 @@ describe('parseUnitFile', () => {
       ],
     },
     {
+      name: 'four angle brackets before "=" form the key',
+      text: '[Unit]\n<<<<=bar\n',
+      expected: [['Unit', '<<<<', 'bar']],
+    },
+    {
       name: 'angle brackets before "=" form the key',
       text: '[Unit]\n<<<<<<<<<<<=bar\n',
       expected: [['Unit', '<<<<<<<<<<<', 'bar']],
