@@ -26,6 +26,8 @@ export class TestAgent {
   private readonly call: grpc.ClientDuplexStream<any, any>;
   private readonly client: grpc.Client;
   private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** Called for each LogRequest; the test answers with LogChunk messages through `write`. */
+  onLogRequest: ((request: { requestId: string; unit: string; lines: number; follow: boolean }) => void) | undefined;
 
   constructor(address: string, token: string | undefined, readonly hello: TestAgentHello) {
     const { AgentGateway } = loadBerthProto();
@@ -50,6 +52,7 @@ export class TestAgent {
 
   private receive(message: any): void {
     this.messages.push(message);
+    if (message.logRequest) this.onLogRequest?.(message.logRequest);
     if (message.assignmentSet) {
       const generation = Number(message.assignmentSet.generation);
       if (generation <= this.generation) return;
