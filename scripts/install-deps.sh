@@ -11,6 +11,7 @@ packages=(
   libseccomp-dev pkg-config    # seccomp filters in the native runtime
   crun runc                    # reference runtimes for spec agreement tests and benchmarks
   valgrind                     # leak checks of the native addon
+  apache2-utils              # htpasswd -B: bcrypt users for the registry Basic auth tests
   curl jq
 )
 

@@ -34,32 +34,91 @@ export interface UnpackLayerOptions {
  * the applier throws. The caller discards the snapshot and the blob file on any error.
  */
 export async function unpackLayer(options: UnpackLayerOptions): Promise<void> {
-  const blobHash = hasherFor(options.blobDigest);
+  const blob = new HashedSource(options);
   const diffHash = hasherFor(options.diffId);
   const blobHandle = options.blobFile ? await fsp.open(options.blobFile, 'wx', 0o600) : undefined;
   try {
-    await runPipeline(options, blobHash, diffHash, blobHandle);
+    await runPipeline(options, blob.chunks(blobHandle), diffHash);
     if (blobHandle) await blobHandle.sync();
   } catch (error) {
+    if (error instanceof ImageError && !(error instanceof HostileLayerError)) throw error;
+    // A layer that fails to decompress or parse may have been altered in transit; the blob digest
+    // tells which, so the rest of the blob is read and hashed before the error is reported.
+    const actual = await blob.finishDigest();
+    if (actual !== undefined && actual !== options.blobDigest) throw blobMismatch(options, actual);
     if (error instanceof ImageError) throw error;
     // zlib, fzstd and tar-stream report a malformed stream (truncated entry, bad header, bad
     // compressed data) as plain errors; they all mean the layer cannot be trusted.
     throw new HostileLayerError(`${options.where}: malformed layer: ${(error as Error).message}`, { cause: error });
   } finally {
     await blobHandle?.close();
+    await blob.close();
   }
 
-  const blobDigest = `${options.blobDigest.split(':')[0]}:${blobHash.digest('hex')}`;
-  if (blobDigest !== options.blobDigest) {
-    throw new DigestMismatchError(`${options.where}: digest mismatch, expected blob ${options.blobDigest} but the content hashes to ${blobDigest}`);
-  }
+  const blobDigest = await blob.finishDigest();
+  if (blobDigest !== options.blobDigest) throw blobMismatch(options, blobDigest ?? 'an unreadable stream');
   const diffId = `${options.diffId.split(':')[0]}:${diffHash.digest('hex')}`;
   if (diffId !== options.diffId) {
     throw new DigestMismatchError(`${options.where}: diff ID mismatch, the image config says ${options.diffId} but the uncompressed layer hashes to ${diffId}`);
   }
 }
 
-async function runPipeline(options: UnpackLayerOptions, blobHash: Hash, diffHash: Hash, blobHandle: FileHandle | undefined): Promise<void> {
+function blobMismatch(options: UnpackLayerOptions, actual: string): DigestMismatchError {
+  return new DigestMismatchError(`${options.where}: digest mismatch, expected blob ${options.blobDigest} but the content hashes to ${actual}`);
+}
+
+/** The blob's bytes with their digest computed as they pass, and a way to finish it after a failure. */
+class HashedSource {
+  private readonly hash: Hash;
+  private readonly iterator: AsyncIterator<Buffer> | Iterator<Buffer>;
+  private bytes = 0;
+  private digest: string | undefined;
+
+  constructor(private readonly options: UnpackLayerOptions) {
+    this.hash = hasherFor(options.blobDigest);
+    const source = options.source;
+    this.iterator = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
+  }
+
+  /** Yields the blob's chunks, hashing each and writing it to `blobHandle` when given. */
+  async *chunks(blobHandle: FileHandle | undefined): AsyncGenerator<Buffer> {
+    for (;;) {
+      const next = await this.iterator.next();
+      if (next.done) return;
+      this.take(next.value);
+      if (blobHandle) await blobHandle.write(next.value);
+      yield next.value;
+    }
+  }
+
+  /** Reads and hashes whatever the stream still holds; undefined when the source itself fails. */
+  async finishDigest(): Promise<string | undefined> {
+    if (this.digest !== undefined) return this.digest;
+    try {
+      for (;;) {
+        const next = await this.iterator.next();
+        if (next.done) break;
+        this.take(next.value);
+      }
+    } catch {
+      return undefined;
+    }
+    this.digest = `${this.options.blobDigest.split(':')[0]}:${this.hash.digest('hex')}`;
+    return this.digest;
+  }
+
+  async close(): Promise<void> {
+    await this.iterator.return?.();
+  }
+
+  private take(chunk: Buffer): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    this.options.onBytes?.(this.bytes);
+  }
+}
+
+async function runPipeline(options: UnpackLayerOptions, blobChunks: AsyncIterable<Buffer>, diffHash: Hash): Promise<void> {
   const tar = extract();
   let applying: Promise<void> = Promise.resolve();
   let currentEntry: { destroy(error?: Error): void } | undefined;
@@ -76,16 +135,6 @@ async function runPipeline(options: UnpackLayerOptions, blobHash: Hash, diffHash
     applying.catch(() => undefined);
   });
 
-  let blobBytes = 0;
-  const tapBlob = new Transform({
-    transform(chunk: Buffer, _encoding, callback: TransformCallback) {
-      blobHash.update(chunk);
-      blobBytes += chunk.length;
-      options.onBytes?.(blobBytes);
-      if (!blobHandle) return callback(null, chunk);
-      blobHandle.write(chunk).then(() => callback(null, chunk), callback);
-    },
-  });
   let tarBytes = 0;
   const tapTar = new Transform({
     transform(chunk: Buffer, _encoding, callback: TransformCallback) {
@@ -98,7 +147,7 @@ async function runPipeline(options: UnpackLayerOptions, blobHash: Hash, diffHash
     },
   });
 
-  const stages = [Readable.from(options.source), tapBlob, decompressor(options.compression), tapTar];
+  const stages = [Readable.from(blobChunks), decompressor(options.compression), tapTar];
   // An entry waiting for data that will never come would keep the tar extractor, and so the
   // pipeline, from closing; failing the entry lets the applier reject and the pipeline settle.
   for (const stage of stages) stage.once('error', (error: Error) => currentEntry?.destroy(error));
