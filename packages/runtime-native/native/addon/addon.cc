@@ -1,0 +1,307 @@
+// Node-API surface of the runtime: spawns the helper for `create`, and does the short
+// non-blocking container operations (start, kill, liveness) directly. Waiting for a container's
+// exit is a uv_poll on a pidfd of its monitor, so no thread is parked per container.
+#include <fcntl.h>
+#include <napi.h>
+#include <signal.h>
+#include <spawn.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include <cerrno>
+#include <string>
+
+extern char **environ;
+
+namespace {
+
+int helper_fd = -1;
+
+struct NativeFailure {
+  int code;
+  std::string message;
+};
+
+Napi::Error MakeError(Napi::Env env, int code, const std::string &message) {
+  const char *name = strerrorname_np(code);
+  std::string text = message + ": " + strerror(code);
+  Napi::Error error = Napi::Error::New(env, text);
+  error.Set("code", Napi::String::New(env, name != nullptr ? name : "EIO"));
+  error.Set("errno", Napi::Number::New(env, code));
+  return error;
+}
+
+int PidfdOpen(pid_t pid) { return static_cast<int>(syscall(SYS_pidfd_open, pid, 0)); }
+
+unsigned long long StartTime(pid_t pid) {
+  char path[64], buf[1024];
+  snprintf(path, sizeof(path), "/proc/%d/stat", static_cast<int>(pid));
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof(buf) - 1);
+  close(fd);
+  if (n <= 0) return 0;
+  buf[n] = '\0';
+  char *p = strrchr(buf, ')');
+  if (p == nullptr) return 0;
+  int field = 2;
+  for (p++; *p != '\0' && field < 22; p++)
+    if (*p == ' ') field++;
+  return strtoull(p, nullptr, 10);
+}
+
+// Opens a pidfd for `pid` only if it is still the process recorded at create time: the start
+// time guards against the pid having been reused by an unrelated process.
+int OpenVerifiedPidfd(pid_t pid, unsigned long long start_time) {
+  int fd = PidfdOpen(pid);
+  if (fd < 0) return -errno;
+  if (StartTime(pid) != start_time) {
+    close(fd);
+    return -ESRCH;
+  }
+  return fd;
+}
+
+// Copies the helper into a sealed memfd once, so every container is created from a copy that
+// no container can rewrite.
+Napi::Value LoadHelper(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string path = info[0].As<Napi::String>();
+  int exe = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (exe < 0) throw MakeError(env, errno, "open " + path);
+  int copy = memfd_create("berth-runtime-helper", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (copy < 0) {
+    int saved = errno;
+    close(exe);
+    throw MakeError(env, saved, "memfd_create for " + path);
+  }
+  char buf[65536];
+  ssize_t n;
+  while ((n = read(exe, buf, sizeof(buf))) > 0) {
+    if (write(copy, buf, static_cast<size_t>(n)) != n) {
+      n = -1;
+      break;
+    }
+  }
+  int saved = errno;
+  close(exe);
+  if (n < 0 || fcntl(copy, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0) {
+    saved = n < 0 ? saved : errno;
+    close(copy);
+    throw MakeError(env, saved, "copy " + path + " into a sealed memfd");
+  }
+  if (helper_fd >= 0) close(helper_fd);
+  helper_fd = copy;
+  return env.Undefined();
+}
+
+class CreateWorker : public Napi::AsyncWorker {
+ public:
+  CreateWorker(Napi::Env env, std::string state_dir)
+      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), state_dir_(std::move(state_dir)) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    int result[2];
+    if (pipe2(result, O_CLOEXEC) < 0) return Fail(errno, "pipe2");
+    pid_t helper = -1;
+    int ret = Spawn(result[1], &helper);
+    close(result[1]);
+    if (ret != 0) {
+      close(result[0]);
+      return Fail(ret, "posix_spawn berth-runtime-helper");
+    }
+    std::string output = ReadAll(result[0]);
+    close(result[0]);
+    int status;
+    while (waitpid(helper, &status, 0) < 0 && errno == EINTR) {
+    }
+    Parse(output);
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (failure_.code != 0)
+      deferred_.Reject(MakeError(env, failure_.code, failure_.message).Value());
+    else
+      deferred_.Resolve(Napi::Number::New(env, pid_));
+  }
+
+ private:
+  int Spawn(int result_fd, pid_t *pid) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, result_fd, 3);
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    sigset_t none;
+    sigemptyset(&none);
+    posix_spawnattr_setsigmask(&attr, &none);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID);
+    std::string exe = "/proc/self/fd/" + std::to_string(helper_fd);
+    const char *argv[] = {"berth-runtime-helper", "create", state_dir_.c_str(), nullptr};
+    int ret = posix_spawn(pid, exe.c_str(), &actions, &attr, const_cast<char **>(argv), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    return ret;
+  }
+
+  static std::string ReadAll(int fd) {
+    std::string out;
+    char buf[1024];
+    for (;;) {
+      ssize_t n = read(fd, buf, sizeof(buf));
+      if (n < 0 && errno == EINTR) continue;
+      if (n <= 0) break;
+      out.append(buf, static_cast<size_t>(n));
+    }
+    return out;
+  }
+
+  void Parse(const std::string &output) {
+    if (output.compare(0, 3, "ok ") == 0) {
+      pid_ = atoi(output.c_str() + 3);
+      return;
+    }
+    if (output.compare(0, 4, "err ") == 0) {
+      char *rest = nullptr;
+      long code = strtol(output.c_str() + 4, &rest, 10);
+      std::string message = rest != nullptr && *rest == ' ' ? rest + 1 : "";
+      while (!message.empty() && message.back() == '\n') message.pop_back();
+      return Fail(static_cast<int>(code), message);
+    }
+    Fail(EPROTO, "berth-runtime-helper exited without reporting a result");
+  }
+
+  void Fail(int code, const std::string &message) {
+    failure_.code = code;
+    failure_.message = message;
+  }
+
+  Napi::Promise::Deferred deferred_;
+  std::string state_dir_;
+  NativeFailure failure_{0, ""};
+  int pid_ = 0;
+};
+
+Napi::Value Create(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (helper_fd < 0) throw MakeError(env, ENOEXEC, "create: loadHelper was not called");
+  auto *worker = new CreateWorker(env, info[0].As<Napi::String>());
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
+// Releases a created container: one byte into its start FIFO. Every call here is non-blocking.
+Napi::Value Start(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  std::string fifo = std::string(info[0].As<Napi::String>()) + "/exec.fifo";
+  int fd = open(fifo.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0) throw MakeError(env, errno, "open " + fifo);
+  char byte = 0;
+  ssize_t n = write(fd, &byte, 1);
+  int saved = errno;
+  close(fd);
+  if (n != 1) throw MakeError(env, saved, "write " + fifo);
+  if (unlink(fifo.c_str()) < 0 && errno != ENOENT) throw MakeError(env, errno, "unlink " + fifo);
+  return env.Undefined();
+}
+
+Napi::Value Kill(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  pid_t pid = info[0].As<Napi::Number>().Int32Value();
+  unsigned long long start = static_cast<unsigned long long>(info[1].As<Napi::Number>().DoubleValue());
+  int sig = info[2].As<Napi::Number>().Int32Value();
+  int fd = OpenVerifiedPidfd(pid, start);
+  if (fd < 0) throw MakeError(env, -fd, "pidfd_open " + std::to_string(pid));
+  long ret = syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0);
+  int saved = errno;
+  close(fd);
+  if (ret < 0) throw MakeError(env, saved, "pidfd_send_signal " + std::to_string(pid));
+  return env.Undefined();
+}
+
+Napi::Value ProcessAlive(const Napi::CallbackInfo &info) {
+  pid_t pid = info[0].As<Napi::Number>().Int32Value();
+  unsigned long long start = static_cast<unsigned long long>(info[1].As<Napi::Number>().DoubleValue());
+  return Napi::Boolean::New(info.Env(), pid > 0 && StartTime(pid) == start);
+}
+
+struct ExitWatch {
+  uv_poll_t poll;
+  int pidfd;
+  napi_env env;
+  napi_deferred deferred;
+};
+
+void OnWatchClosed(uv_handle_t *handle) {
+  auto *watch = static_cast<ExitWatch *>(handle->data);
+  close(watch->pidfd);
+  delete watch;
+}
+
+void OnProcessExit(uv_poll_t *handle, int, int) {
+  auto *watch = static_cast<ExitWatch *>(handle->data);
+  napi_handle_scope scope;
+  napi_open_handle_scope(watch->env, &scope);
+  napi_value undefined;
+  napi_get_undefined(watch->env, &undefined);
+  napi_resolve_deferred(watch->env, watch->deferred, undefined);
+  napi_close_handle_scope(watch->env, scope);
+  uv_poll_stop(handle);
+  uv_close(reinterpret_cast<uv_handle_t *>(handle), OnWatchClosed);
+}
+
+// Resolves when the process exits; a pidfd polls readable at exit even for a non-child.
+Napi::Value WatchExit(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  pid_t pid = info[0].As<Napi::Number>().Int32Value();
+  unsigned long long start = static_cast<unsigned long long>(info[1].As<Napi::Number>().DoubleValue());
+  int fd = OpenVerifiedPidfd(pid, start);
+  if (fd == -ESRCH) {
+    Napi::Promise::Deferred done = Napi::Promise::Deferred::New(env);
+    done.Resolve(env.Undefined());
+    return done.Promise();
+  }
+  if (fd < 0) throw MakeError(env, -fd, "pidfd_open " + std::to_string(pid));
+  uv_loop_t *loop = nullptr;
+  napi_get_uv_event_loop(env, &loop);
+  auto *watch = new ExitWatch{};
+  watch->pidfd = fd;
+  watch->env = env;
+  napi_value promise;
+  napi_create_promise(env, &watch->deferred, &promise);
+  watch->poll.data = watch;
+  int ret = uv_poll_init(loop, &watch->poll, fd);
+  if (ret == 0) ret = uv_poll_start(&watch->poll, UV_READABLE, OnProcessExit);
+  if (ret != 0) {
+    close(fd);
+    delete watch;
+    throw MakeError(env, -ret, "uv_poll_start on the pidfd of " + std::to_string(pid));
+  }
+  return Napi::Value(env, promise);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("loadHelper", Napi::Function::New(env, LoadHelper));
+  exports.Set("create", Napi::Function::New(env, Create));
+  exports.Set("start", Napi::Function::New(env, Start));
+  exports.Set("kill", Napi::Function::New(env, Kill));
+  exports.Set("processAlive", Napi::Function::New(env, ProcessAlive));
+  exports.Set("watchExit", Napi::Function::New(env, WatchExit));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(berth_runtime, Init)

@@ -1,0 +1,64 @@
+import { join } from 'node:path';
+
+import { InvalidArgumentError } from './errors';
+
+/** The functions the compiled addon (build/berth_runtime.node) exports. */
+export interface NativeRuntime {
+  /** Copies the helper executable into a sealed memfd that every `create` runs from. */
+  loadHelper(path: string): void;
+  /** Spawns the helper on STATE_DIR/spec.bin; resolves with the container init's host pid. */
+  create(stateDir: string): Promise<number>;
+  /** Writes the start byte into STATE_DIR/exec.fifo and removes the FIFO. */
+  start(stateDir: string): void;
+  /** Signals `pid` through a pidfd, after checking its start time still matches. */
+  kill(pid: number, startTime: number, signal: number): void;
+  /** Whether `pid` is alive and still the process that started at `startTime`. */
+  processAlive(pid: number, startTime: number): boolean;
+  /** Resolves when the process exits (at once if it is already gone). */
+  watchExit(pid: number, startTime: number): Promise<void>;
+}
+
+/** Directory holding berth_runtime.node and berth-runtime-helper, built by `npm run build`. */
+export const NATIVE_BUILD_DIR = join(__dirname, '..', '..', 'build');
+export const HELPER_PATH = join(NATIVE_BUILD_DIR, 'berth-runtime-helper');
+
+let loaded: NativeRuntime | undefined;
+
+/** Loads the addon and the helper once. Throws when the native build is missing. */
+export function nativeRuntime(): NativeRuntime {
+  if (loaded) return loaded;
+  const addonPath = join(NATIVE_BUILD_DIR, 'berth_runtime.node');
+  let addon: NativeRuntime;
+  try {
+    addon = require(addonPath) as NativeRuntime;
+  } catch (error) {
+    throw new Error(
+      `cannot load the runtime addon ${addonPath}: ${(error as Error).message}; run "npm run build --workspace @berth/runtime-native"`,
+    );
+  }
+  addon.loadHelper(HELPER_PATH);
+  loaded = addon;
+  return addon;
+}
+
+/** Throws InvalidArgumentError "expected X, got Y" unless `value` is a non-empty string. */
+export function expectString(name: string, value: unknown): string {
+  if (typeof value !== 'string' || value.length === 0) {
+    throw new InvalidArgumentError(`${name}: expected a non-empty string, got ${describe(value)}`);
+  }
+  return value;
+}
+
+/** Throws unless `value` is an integer in [min, max]. */
+export function expectInteger(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(`${name}: expected an integer from ${min} to ${max}, got ${describe(value)}`);
+  }
+  return value;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  if (value === null) return 'null';
+  return typeof value === 'object' ? 'an object' : `${typeof value} ${String(value)}`;
+}

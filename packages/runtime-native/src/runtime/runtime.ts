@@ -1,0 +1,216 @@
+import { constants as osConstants } from 'node:os';
+import { readFile, rmdir } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+
+import { detectCgroupLayout } from './cgroup-layout';
+import { ContainerStateError, InvalidArgumentError, InvalidSpecError, toNativeError } from './errors';
+import { expectString, NativeRuntime, nativeRuntime } from './native';
+import { ContainerState, OciSpec } from './oci-types';
+import { encodeSpec } from './spec-encode';
+import { ProcessRecord, StateStore } from './state-store';
+
+/** Default run directory; it must be on a file system that does not survive reboots. */
+export const DEFAULT_RUN_DIR = '/run/berth/runtime';
+const CGROUP_RMDIR_ATTEMPTS = 100;
+const CGROUP_RMDIR_RETRY_MS = 10;
+
+export interface RuntimeOptions {
+  /** Where container state lives, one directory per id. Default /run/berth/runtime. */
+  runDir?: string;
+}
+
+export interface CreateOptions {
+  /** File the container's stdout is appended to (created if missing). Default: discarded. */
+  stdoutPath?: string;
+  stderrPath?: string;
+  /** Run a minimal init as PID 1 that reaps zombies and forwards signals to the program. */
+  init?: boolean;
+}
+
+/**
+ * Creates and manages containers from OCI bundles. Each container gets a monitor process that
+ * outlives this object and the Node process, so a new Runtime on the same run directory sees
+ * and controls containers created earlier.
+ */
+export class Runtime {
+  readonly runDir: string;
+  private readonly store: StateStore;
+  private readonly native: NativeRuntime;
+
+  constructor(options: RuntimeOptions = {}) {
+    this.runDir = resolve(options.runDir ?? DEFAULT_RUN_DIR);
+    this.store = new StateStore(this.runDir);
+    this.native = nativeRuntime();
+  }
+
+  /**
+   * Builds the container from `bundlePath/config.json` and leaves its process waiting for
+   * `start`. Throws InvalidSpecError for an invalid config, ContainerExistsError for a taken id
+   * and NativeError (code = errno name) when a system call fails.
+   */
+  async create(id: string, bundlePath: string, options: CreateOptions = {}): Promise<ContainerState> {
+    const bundle = resolve(expectString('bundlePath', bundlePath));
+    const spec = await readConfig(bundle);
+    const stateDir = await this.store.reserve(id);
+    try {
+      const encoded = encodeSpec({ id, stateDir, bundle, spec, layout: detectCgroupLayout(), ...options });
+      await this.store.writeMeta(id, { ociVersion: spec.ociVersion, id, bundle, annotations: spec.annotations ?? {}, created: new Date().toISOString() });
+      await this.store.writeSpecBlob(id, encoded.blob);
+      await this.native.create(stateDir).catch((error: unknown) => {
+        throw toNativeError(error, `create container "${id}" from ${bundle}`);
+      });
+    } catch (error) {
+      await this.store.remove(id);
+      throw error;
+    }
+    return this.state(id);
+  }
+
+  /** Releases a created container's process into the user program. */
+  async start(id: string): Promise<void> {
+    const state = await this.state(id);
+    if (state.status !== 'created') throw new ContainerStateError(id, state.status, 'start');
+    try {
+      this.native.start(this.store.dirFor(id));
+    } catch (error) {
+      throw toNativeError(error, `start container "${id}"`);
+    }
+  }
+
+  /** create followed by start. */
+  async run(id: string, bundlePath: string, options: CreateOptions = {}): Promise<ContainerState> {
+    await this.create(id, bundlePath, options);
+    await this.start(id);
+    return this.state(id);
+  }
+
+  /** The OCI state, with the exit record once the container has stopped. */
+  async state(id: string): Promise<ContainerState> {
+    const meta = await this.store.readMeta(id);
+    const proc = await this.store.readProcess(id);
+    const base = { ociVersion: meta.ociVersion, id, bundle: meta.bundle, annotations: meta.annotations, created: meta.created };
+    if (!proc) return { ...base, status: 'creating' };
+    if (proc.status === 'stopped') {
+      return { ...base, status: 'stopped', exitCode: proc.exitCode, exitSignal: proc.exitSignal, oomKilled: proc.oomKilled };
+    }
+    if (!this.native.processAlive(proc.pid, proc.pidStartTime)) return { ...base, status: 'stopped' };
+    const status = (await this.store.awaitingStart(id)) ? 'created' : 'running';
+    return { ...base, status, pid: proc.pid };
+  }
+
+  /** Sends `signal` (a name such as "SIGTERM" or "TERM", or a number) to the container's init. */
+  async kill(id: string, signal: string | number = 'SIGTERM'): Promise<void> {
+    const signo = parseSignal(signal);
+    const proc = await this.liveProcess(id, 'kill');
+    try {
+      this.native.kill(proc.pid, proc.pidStartTime, signo);
+    } catch (error) {
+      throw toNativeError(error, `kill container "${id}" with signal ${signo}`);
+    }
+  }
+
+  /** Resolves with the final state once the container has stopped and its monitor has exited. */
+  async waitExit(id: string): Promise<ContainerState> {
+    const proc = await this.store.readProcess(id);
+    if (proc && proc.status !== 'stopped') {
+      await this.native.watchExit(proc.monitorPid, proc.monitorStartTime);
+      // A monitor killed from outside leaves the init behind; wait for the init itself then.
+      if (this.native.processAlive(proc.pid, proc.pidStartTime)) await this.native.watchExit(proc.pid, proc.pidStartTime);
+    }
+    return this.state(id);
+  }
+
+  /**
+   * Removes a stopped or created container. A running one needs `force`, which kills it first.
+   * Throws ContainerStateError for a running container without `force`.
+   */
+  async delete(id: string, options: { force?: boolean } = {}): Promise<void> {
+    const state = await this.state(id);
+    if (state.status === 'running' && !options.force) throw new ContainerStateError(id, 'running', 'delete (use force)');
+    const proc = await this.store.readProcess(id);
+    if (proc && state.status !== 'stopped') {
+      this.native.kill(proc.pid, proc.pidStartTime, osConstants.signals.SIGKILL);
+    }
+    if (proc) {
+      await this.waitExit(id);
+      await removeCgroups(proc);
+    }
+    await this.store.remove(id);
+  }
+
+  /** The state of every container under the run directory. */
+  async list(): Promise<ContainerState[]> {
+    const states: ContainerState[] = [];
+    for (const id of await this.store.ids()) {
+      try {
+        states.push(await this.state(id));
+      } catch {
+        // Deleted between readdir and read, or still being reserved: not a container yet.
+      }
+    }
+    return states;
+  }
+
+  private async liveProcess(id: string, operation: string): Promise<ProcessRecord> {
+    const state = await this.state(id);
+    const proc = await this.store.readProcess(id);
+    if (!proc || state.status === 'stopped' || state.status === 'creating') throw new ContainerStateError(id, state.status, operation);
+    return proc;
+  }
+}
+
+async function readConfig(bundle: string): Promise<OciSpec> {
+  const path = join(bundle, 'config.json');
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new InvalidSpecError(bundle, 'config.json', `cannot read ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as OciSpec;
+  } catch (error) {
+    throw new InvalidSpecError(bundle, 'config.json', `invalid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** Accepts "SIGTERM", "TERM" or a number; throws InvalidArgumentError otherwise. */
+export function parseSignal(signal: string | number): number {
+  if (typeof signal === 'number' && Number.isInteger(signal) && signal > 0 && signal < 65) return signal;
+  if (typeof signal === 'string') {
+    if (/^\d+$/.test(signal)) return parseSignal(Number(signal));
+    const name = (signal.startsWith('SIG') ? signal : `SIG${signal}`).toUpperCase() as keyof typeof osConstants.signals;
+    const value = osConstants.signals[name];
+    if (value !== undefined) return value;
+  }
+  throw new InvalidArgumentError(`signal: expected a signal name such as SIGTERM or a number from 1 to 64, got ${JSON.stringify(signal)}`);
+}
+
+/** The monitor removes cgroups itself; this covers a monitor that was killed first. */
+async function removeCgroups(proc: ProcessRecord): Promise<void> {
+  for (const dir of proc.cgroupDirs) {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await rmdir(dir);
+        break;
+      } catch (error) {
+        const code = (error as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') break;
+        if (code !== 'EBUSY' || attempt >= CGROUP_RMDIR_ATTEMPTS) throw toNativeError(error, `rmdir cgroup ${dir}`);
+        await killCgroupMembers(dir);
+        await new Promise((r) => setTimeout(r, CGROUP_RMDIR_RETRY_MS));
+      }
+    }
+  }
+}
+
+async function killCgroupMembers(dir: string): Promise<void> {
+  const text = await readFile(join(dir, 'cgroup.procs'), 'utf8').catch(() => '');
+  for (const pid of text.split('\n').filter(Boolean)) {
+    try {
+      process.kill(Number(pid), 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+}
