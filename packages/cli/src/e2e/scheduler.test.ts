@@ -1,11 +1,11 @@
 import { strict as assert } from 'node:assert';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeTempDir, removeTempDir, waitFor } from '@berth/testkit';
+import { findFreePort, makeTempDir, removeTempDir, waitFor } from '@berth/testkit';
 import { assertGolden } from '../test-support/golden';
 import { BerthctlResult, describeResult, runBerthctl } from '../test-support/run-berthctl';
 import { SchedulerCluster, startSchedulerCluster } from '../test-support/scheduler-cluster';
-import { SimulatedAgent } from '../test-support/simulated-agent';
+import { CRASHING_IMAGE_SUFFIX, SimulatedAgent } from '../test-support/simulated-agent';
 
 const MACHINE_A = 'a1'.repeat(16);
 const MACHINE_B = 'b2'.repeat(16);
@@ -16,6 +16,8 @@ const UNIT_FILES: Record<string, string> = {
   'web@.service': '[Unit]\nDescription=Web server %i\n\n[Container]\nImage=127.0.0.1:5000/berth/web:1\n\n[X-Fleet]\nMachineMetadata=slot=%i\n',
   'db.service': '[Unit]\nDescription=Database\n\n[Container]\nImage=127.0.0.1:5000/berth/db:1\n\n[X-Fleet]\nMachineMetadata=disk=ssd\n',
   'cache.service': '[Unit]\nDescription=Cache\n\n[Container]\nImage=127.0.0.1:5000/berth/cache:1\n\n[X-Fleet]\nMachineMetadata=role=cache\n',
+  'api.service': '[Unit]\nDescription=API\n\n[Container]\nImage=127.0.0.1:5000/berth/api:1\nHealthCmd=/bin/check\n\n[X-Fleet]\nMachineMetadata=slot=1\n',
+  'crash.service': `[Container]\nImage=127.0.0.1:5000/berth${CRASHING_IMAGE_SUFFIX}\n\n[Service]\nRestart=no\n\n[X-Fleet]\nMachineMetadata=slot=2\n`,
 };
 
 /** Replaces ISO 8601 times the scheduler stamps, which differ between runs. */
@@ -109,6 +111,32 @@ describe('berthctl against a real scheduler', function () {
     assert.equal(result.stderr, `berthctl: unit cache.service cannot start: not placed: ${unit.reason}\n`);
   });
 
+  it('start waits for health check', async () => {
+    const result = await berthctl(['start', 'api']);
+    assert.equal(result.status, 0, describeResult(result));
+    assert.equal(result.stdout, 'Unit api.service launched on a1a1a1a1.../10.88.0.2\n');
+
+    const status = await berthctl(['status', '--lines', '0', 'api']);
+    assert.match(status.stdout, /Health: healthy\n/, describeResult(status));
+  });
+
+  it('start of failing unit prints agent error', async () => {
+    const result = await berthctl(['start', 'crash']);
+    assert.equal(result.status, 1, describeResult(result));
+    assert.equal(
+      result.stderr,
+      'berthctl: unit crash.service cannot start: failed on b2b2b2b2... (last exit: code 1) and Restart=no does not restart it: ' +
+        'container exited with code 1: /bin/crash: configuration file /etc/crash.conf not found\n',
+    );
+  });
+
+  it('endpoint list skips unreachable replica', async () => {
+    const closed = `http://127.0.0.1:${await findFreePort()}`;
+    const result = await runBerthctl(['--endpoint', `${closed},${cluster.endpoint}`, 'list-machines', '--no-legend', '--fields', 'ip']);
+    assert.equal(result.status, 0, describeResult(result));
+    assert.equal(result.stdout, '10.88.0.2\n10.88.0.3\n');
+  });
+
   it('list-units matches golden tables', async () => {
     const defaults = await berthctl(['list-units']);
     assert.equal(defaults.status, 0, describeResult(defaults));
@@ -173,10 +201,12 @@ describe('berthctl against a real scheduler', function () {
     assert.equal(unload.status, 0, describeResult(unload));
     assert.equal(unload.stdout, 'Unit db.service inactive\n');
 
-    const destroy = await berthctl(['destroy', 'web@1', 'web@2', 'db', 'cache', 'web@.service', 'nope']);
+    const destroy = await berthctl(['destroy', 'web@1', 'web@2', 'db', 'cache', 'api', 'crash', 'web@.service', 'nope']);
     assert.equal(destroy.status, 0, describeResult(destroy));
     assert.deepEqual(sortedLines(destroy.stdout), [
+      'Destroyed api.service',
       'Destroyed cache.service',
+      'Destroyed crash.service',
       'Destroyed db.service',
       'Destroyed web@.service',
       'Destroyed web@1.service',

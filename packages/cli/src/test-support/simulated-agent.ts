@@ -31,10 +31,17 @@ type SchedulerMessage =
   | { body: 'logRequest'; logRequest: { requestId: string; unit: string; lines: number; follow: boolean } }
   | { body: 'cancelLogRequest' | 'error'; [key: string]: unknown };
 
+/** Delay before a unit with a health check is reported healthy. */
+const HEALTHY_AFTER_MS = 300;
+/** Units whose image name ends in this fail at once, as a container whose command exits 1. */
+export const CRASHING_IMAGE_SUFFIX = '/crash:1';
+
 /**
  * An agent that speaks the real gRPC protocol to a real scheduler but runs no containers: each
- * assigned unit is reported loaded at once, and running when launching is desired. It lets the
- * CLI tests see every state and table without root, images or a container runtime.
+ * assigned unit is reported loaded at once, and running when launching is desired. A unit with a
+ * health check is reported `starting`, then `healthy`; a unit whose image ends in
+ * CRASHING_IMAGE_SUFFIX is reported failed with exit code 1. It lets the CLI tests see every
+ * state and table without root, images or a container runtime.
  */
 export class SimulatedAgent {
   private readonly call: grpc.ClientDuplexStream<unknown, SchedulerMessage>;
@@ -120,11 +127,23 @@ export class SimulatedAgent {
   private apply(assignment: Assignment): void {
     this.running.set(assignment.unitName, assignment);
     const launched = assignment.desiredState === 'DESIRED_STATE_LAUNCHED';
-    this.report(assignment, {
-      activeState: launched ? 'active' : 'inactive',
-      subState: launched ? 'running' : 'dead',
-      removed: false,
-    });
+    if (!launched) return this.report(assignment, { activeState: 'inactive', subState: 'dead' });
+
+    if (assignment.unitText.includes(`${CRASHING_IMAGE_SUFFIX}\n`)) {
+      return this.report(assignment, {
+        activeState: 'failed',
+        subState: 'failed',
+        exitCode: 1,
+        lastError: 'container exited with code 1: /bin/crash: configuration file /etc/crash.conf not found',
+      });
+    }
+    if (!/^Health(Cmd|Http|Tcp)=/m.test(assignment.unitText)) return this.report(assignment, { activeState: 'active', subState: 'running' });
+
+    this.report(assignment, { activeState: 'active', subState: 'running', health: 'starting' });
+    setTimeout(() => {
+      if (this.running.get(assignment.unitName) !== assignment) return;
+      this.report(assignment, { activeState: 'active', subState: 'running', health: 'healthy' });
+    }, HEALTHY_AFTER_MS);
   }
 
   private remove(name: string): void {
@@ -134,7 +153,10 @@ export class SimulatedAgent {
     this.report(assignment, { activeState: 'inactive', subState: 'dead', removed: true });
   }
 
-  private report(assignment: Assignment, change: { activeState: string; subState: string; removed: boolean }): void {
+  private report(
+    assignment: Assignment,
+    change: { activeState: string; subState: string; health?: string; exitCode?: number; lastError?: string; removed?: boolean },
+  ): void {
     this.call.write({
       unitState: {
         name: assignment.unitName,
@@ -142,14 +164,15 @@ export class SimulatedAgent {
         loadState: 'loaded',
         activeState: change.activeState,
         subState: change.subState,
-        health: 'none',
+        health: change.health ?? 'none',
+        exitCode: change.exitCode,
         oomKilled: false,
         restarts: 0,
         containerId: `${assignment.unitName.replace(/[@.]/g, '-')}-sim`,
         imageDigest: SIMULATED_IMAGE_DIGEST,
-        lastError: '',
+        lastError: change.lastError ?? '',
         timestampMs: String(SIMULATED_REPORT_TIME_MS),
-        removed: change.removed,
+        removed: change.removed === true,
       },
     });
   }
