@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { ContainerCommandRunner } from './probes';
+import { ContainerCommandRunner, ProbeTarget } from './probes';
 
 const NSENTER = '/usr/bin/nsenter';
 const MAX_OUTPUT_BYTES = 4096;
@@ -7,15 +7,13 @@ const MAX_OUTPUT_BYTES = 4096;
 /**
  * Runs health commands inside a container by entering its namespaces with util-linux `nsenter`
  * (mount, UTS, IPC, network, PID, cgroup; root and working directory of the target), as the
- * container's user. Used while the runtime has no exec of its own.
+ * container's user. Used because the runtime has no exec of its own.
  * NOTE: the command joins the container's namespaces but not its cgroup or seccomp filter, so its
- * memory counts against the agent's cgroup and it keeps root's capabilities unless `user` is set.
+ * memory counts against the agent's cgroup, and as root it keeps the agent's capabilities.
  */
 export class NsenterCommandRunner implements ContainerCommandRunner {
-  constructor(private readonly user: (containerId: string) => { uid: number; gid: number } | undefined = () => undefined) {}
-
-  run(target: { containerId: string; pid: number }, args: string[], timeoutMs: number): Promise<{ exitCode: number | null; output: string }> {
-    const credentials = this.user(target.containerId);
+  run(target: ProbeTarget, args: string[], timeoutMs: number): Promise<{ exitCode: number | null; output: string }> {
+    const credentials = target.user;
     const nsenterArgs = ['--target', String(target.pid), '--mount', '--uts', '--ipc', '--net', '--pid', '--cgroup', '--root', '--wd'];
     if (credentials) nsenterArgs.push('--setuid', String(credentials.uid), '--setgid', String(credentials.gid));
     return new Promise((resolve) => {

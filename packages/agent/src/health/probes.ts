@@ -11,7 +11,7 @@ export interface ProbeResult {
 
 /** Runs a command inside a running container and returns its exit code. */
 export interface ContainerCommandRunner {
-  run(target: { containerId: string; pid: number }, args: string[], timeoutMs: number): Promise<{ exitCode: number | null; output: string }>;
+  run(target: ProbeTarget, args: string[], timeoutMs: number): Promise<{ exitCode: number | null; output: string }>;
 }
 
 /** Where a probe reaches the container. */
@@ -20,6 +20,8 @@ export interface ProbeTarget {
   pid: number;
   /** Container address in bridge mode; undefined for host networking (127.0.0.1 is used). */
   address?: string;
+  /** The container process's user, which health commands run as. */
+  user?: { uid: number; gid: number };
 }
 
 /** Maximum characters of probe output kept in a report. */
