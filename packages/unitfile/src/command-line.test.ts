@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 
-import { splitCommandLine } from './command-line';
+import { splitCommandLine, splitWords } from './command-line';
 
 describe('splitCommandLine', () => {
   const cases: Array<[text: string, words: string[]]> = [
@@ -27,6 +27,17 @@ describe('splitCommandLine', () => {
       assert.deepEqual(splitCommandLine(text), words);
     });
   }
+
+  it('keeps unknown escapes when told to', () => {
+    const escapes: string[] = [];
+    const words = splitWords('grep "\\d+" end\\', { kind: 'command line', onUnknownEscape: (escape) => escapes.push(escape) });
+    assert.deepEqual(words, ['grep', '\\d+', 'end\\']);
+    assert.deepEqual(escapes, ['\\d', '\\']);
+  });
+
+  it('allows a lone semicolon unless rejected', () => {
+    assert.deepEqual(splitWords('A=1 ; B=2', { kind: 'environment assignment' }), ['A=1', ';', 'B=2']);
+  });
 
   const bad: Array<[text: string, reason: RegExp]> = [
     ['echo "unterminated', /quote opened .* is never closed/],

@@ -12,40 +12,57 @@ const SIMPLE_ESCAPES: Record<string, string> = {
   '\\': '\\',
   '"': '"',
   "'": "'",
+  ';': ';',
 };
 
+/** Number of hex digits after `\x`, `\u` and `\U`. */
+const HEX_ESCAPE_DIGITS: Record<string, number> = { x: 2, u: 4, U: 8 };
+
+/** Options of {@link splitWords}. */
+export interface SplitOptions {
+  /** Names the value in error messages, for example `command line`. */
+  kind: string;
+  /** Reject a lone `;`, systemd's separator between several commands. */
+  rejectSeparator?: boolean;
+  /**
+   * Called for an escape systemd does not know (`\d`) or a trailing backslash, which are then
+   * kept verbatim as systemd keeps them (with a warning). Without it they throw.
+   */
+  onUnknownEscape?: (escape: string) => void;
+}
+
 /**
- * Split a command line into arguments with systemd's rules for `ExecStart=`: words are separated
- * by blanks, single or double quotes group text (and may start mid-word, as in `--name="a b"`),
- * and C-style escapes (`\n`, `\t`, `\"`, `\\`, `\xNN`, `\NNN` octal, `\uNNNN`, `\UNNNNNNNN`) work
- * inside and outside quotes. Continuation lines should be joined first (see
+ * Split a command line into arguments with systemd's rules for `ExecStart=`. Words are separated
+ * by blanks, and single or double quotes group text, also mid-word as in `--name="a b"`. C-style
+ * escapes (`\n`, `\t`, `\"`, `\\`, `\xNN`, `\NNN` octal, `\uNNNN`, `\UNNNNNNNN`) work inside and
+ * outside quotes. Continuation lines should be joined first (see
  * `joinContinuationLines`). Environment variables (`$VAR`) are passed through unexpanded; wrap
  * the command in `sh -c` to expand them.
  * @throws InvalidValueError for an unterminated quote, a trailing backslash, an unknown escape,
  *   or a lone `;` (systemd's separator between several commands, which a container cannot run)
  */
 export function splitCommandLine(text: string): string[] {
-  return splitWords(text, 'command line', true);
+  return splitWords(text, { kind: 'command line', rejectSeparator: true });
 }
 
 /**
  * Split text into words with the quoting and escapes of {@link splitCommandLine}, as systemd
- * does for `Environment=` too. `kind` names the value in error messages.
- * @throws InvalidValueError as splitCommandLine does; a lone `;` only when `rejectSeparator`
+ * does for `Environment=` too.
+ * @throws InvalidValueError as splitCommandLine does, within the limits set by `options`
  */
-export function splitWords(text: string, kind: string, rejectSeparator = false): string[] {
+export function splitWords(text: string, options: SplitOptions): string[] {
+  const input: Input = { text, chars: Array.from(text), options };
   const words: string[] = [];
-  const chars = Array.from(text);
   let i = 0;
-  while (i < chars.length) {
-    if (/\s/.test(chars[i])) {
+  while (i < input.chars.length) {
+    if (/\s/.test(input.chars[i])) {
       i += 1;
       continue;
     }
-    const word = readWord(text, chars, i, kind);
-    if (rejectSeparator && word.value === ';' && !word.quoted) {
+    const word = readWord(input, i);
+    if (options.rejectSeparator === true && word.value === ';' && !word.quoted) {
       throw new InvalidValueError(
-        'command line',
+        options.kind,
         text,
         'several commands separated by ";" are not supported; run them with sh -c "first; second"',
       );
@@ -56,6 +73,12 @@ export function splitWords(text: string, kind: string, rejectSeparator = false):
   return words;
 }
 
+interface Input {
+  text: string;
+  chars: string[];
+  options: SplitOptions;
+}
+
 interface Word {
   value: string;
   /** True when quotes or escapes were used, so `\;` stays an ordinary argument. */
@@ -63,18 +86,18 @@ interface Word {
   next: number;
 }
 
-function readWord(text: string, chars: string[], start: number, kind: string): Word {
+function readWord(input: Input, start: number): Word {
   let value = '';
   let quote: string | undefined;
   let quoted = false;
   let i = start;
-  while (i < chars.length) {
-    const c = chars[i];
+  while (i < input.chars.length) {
+    const c = input.chars[i];
     if (quote === undefined && /\s/.test(c)) {
       break;
     }
     if (c === '\\') {
-      const escape = readEscape(text, chars, i + 1, kind);
+      const escape = readEscape(input, i + 1);
       value += escape.value;
       quoted = true;
       i = escape.next;
@@ -91,47 +114,48 @@ function readWord(text: string, chars: string[], start: number, kind: string): W
     i += 1;
   }
   if (quote !== undefined) {
-    throw new InvalidValueError(kind, text, `the ${quote} quote opened in argument ${JSON.stringify(value)} is never closed`);
+    throw new InvalidValueError(input.options.kind, input.text, `the ${quote} quote opened in argument ${JSON.stringify(value)} is never closed`);
   }
   return { value, quoted, next: i };
 }
 
 /** Decode the escape whose letter is at `i` (just after the backslash). */
-function readEscape(text: string, chars: string[], i: number, kind: string): { value: string; next: number } {
-  const c = chars[i];
+function readEscape(input: Input, i: number): { value: string; next: number } {
+  const c = input.chars[i];
   if (c === undefined) {
-    throw new InvalidValueError(kind, text, 'it ends with a backslash that escapes nothing');
+    return unknownEscape(input, '\\', i, 'it ends with a backslash that escapes nothing');
   }
   if (c in SIMPLE_ESCAPES) {
     return { value: SIMPLE_ESCAPES[c], next: i + 1 };
   }
-  if (c === ';') {
-    return { value: ';', next: i + 1 };
-  }
-  const hexDigits = c === 'x' ? 2 : c === 'u' ? 4 : c === 'U' ? 8 : 0;
-  if (hexDigits > 0) {
-    return decodeDigits({ text, chars, kind }, i + 1, hexDigits, 16);
+  const hexDigits = HEX_ESCAPE_DIGITS[c];
+  if (hexDigits !== undefined) {
+    return decodeDigits(input, i + 1, hexDigits, 16);
   }
   if (/[0-7]/.test(c)) {
-    return decodeDigits({ text, chars, kind }, i, 3, 8);
+    return decodeDigits(input, i, 3, 8);
   }
-  throw new InvalidValueError(kind, text, `unknown escape "\\${c}"; write "\\\\" for a backslash`);
+  return unknownEscape(input, `\\${c}`, i + 1, `unknown escape "\\${c}"; write "\\\\" for a backslash`);
 }
 
-function decodeDigits(
-  { text, chars, kind }: { text: string; chars: string[]; kind: string },
-  start: number,
-  count: number,
-  radix: number,
-): { value: string; next: number } {
-  const digits = chars.slice(start, start + count).join('');
+/** Keep an escape systemd does not know verbatim when the caller allows it, else reject it. */
+function unknownEscape(input: Input, escape: string, next: number, reason: string): { value: string; next: number } {
+  if (input.options.onUnknownEscape === undefined) {
+    throw new InvalidValueError(input.options.kind, input.text, reason);
+  }
+  input.options.onUnknownEscape(escape);
+  return { value: escape, next };
+}
+
+function decodeDigits(input: Input, start: number, count: number, radix: number): { value: string; next: number } {
+  const digits = input.chars.slice(start, start + count).join('');
   const valid = radix === 16 ? /^[0-9a-fA-F]+$/ : /^[0-7]+$/;
   if (digits.length !== count || !valid.test(digits)) {
-    throw new InvalidValueError(kind, text, `escape needs ${count} ${radix === 16 ? 'hex' : 'octal'} digits, found "${digits}"`);
+    throw new InvalidValueError(input.options.kind, input.text, `escape needs ${count} ${radix === 16 ? 'hex' : 'octal'} digits, found "${digits}"`);
   }
   const code = parseInt(digits, radix);
   if (code === 0 || code > 0x10ffff) {
-    throw new InvalidValueError(kind, text, `escape "${digits}" does not encode a usable character`);
+    throw new InvalidValueError(input.options.kind, input.text, `escape "${digits}" does not encode a usable character`);
   }
   return { value: String.fromCodePoint(code), next: start + count };
 }

@@ -1,4 +1,3 @@
-import { splitCommandLine, splitWords } from './command-line';
 import {
   checkImageReference,
   checkUser,
@@ -123,7 +122,7 @@ function readCommand(reader: UnitReader, key: string): string[] | undefined {
     return undefined;
   }
   try {
-    return splitCommandLine(value.joined).map((word) => reader.expandWord(word));
+    return reader.splitValue(value, 'command line', true);
   } catch (error) {
     reader.errorFrom(value, key, error);
     return undefined;
@@ -134,9 +133,9 @@ function readEnvironment(reader: UnitReader): Record<string, string> {
   const environment: Record<string, string> = {};
   for (const value of reader.list(CONTAINER_SECTION, 'Environment')) {
     try {
-      const words = splitWords(value.joined, 'environment assignment');
+      const words = reader.splitValue(value, 'environment assignment');
       for (const [name, text] of parseAssignments(words, value.joined)) {
-        environment[name] = reader.expandWord(text);
+        environment[name] = text;
       }
     } catch (error) {
       reader.errorFrom(value, 'Environment', error);

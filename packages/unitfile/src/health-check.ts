@@ -1,4 +1,3 @@
-import { splitCommandLine } from './command-line';
 import { InvalidValueError } from './errors';
 import { parseCount, parseDuration } from './quantities';
 import type { HealthCheck } from './types';
@@ -45,7 +44,7 @@ function readProbe(reader: UnitReader, value: OptionValue): Probe | undefined {
   try {
     switch (value.option.name) {
       case 'HealthCmd':
-        return parseCommandProbe(value.joined, (word) => reader.expandWord(word));
+        return parseCommandProbe(value.joined, reader.splitValue(value, 'command line', true));
       case 'HealthHttp':
         return parseHttpProbe(value.text);
       default:
@@ -57,8 +56,7 @@ function readProbe(reader: UnitReader, value: OptionValue): Probe | undefined {
   }
 }
 
-function parseCommandProbe(text: string, expand: (word: string) => string): Probe {
-  const target = splitCommandLine(text).map(expand);
+function parseCommandProbe(text: string, target: string[]): Probe {
   if (target.length === 0) {
     throw new InvalidValueError('health command', text, 'it is empty; give the command to run inside the container');
   }

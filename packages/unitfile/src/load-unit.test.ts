@@ -308,6 +308,12 @@ describe('loadUnit', () => {
       assert.deepEqual(unit.container?.environment, { NAME: 'a\\x20b' });
     });
 
+    it('keeps an unknown escape with a warning', () => {
+      const result = load({ Container: ['Exec=/bin/grep -E "\\d+" /data'] });
+      assert.deepEqual(result.unit?.container?.exec, ['/bin/grep', '-E', '\\d+', '/data']);
+      assert.match(result.diagnostics[0].message, /contains "\\d", which is not a known escape/);
+    });
+
     it('warns about an unknown specifier', () => {
       const result = load({ Container: ['Exec=date +%s'] });
       assert.match(result.diagnostics[0].message, /"%s", which is not a specifier Berth expands/);

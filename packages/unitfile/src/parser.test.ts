@@ -168,6 +168,14 @@ describe('parseUnitFile', () => {
     assert.deepEqual(parseUnitFile('[Unit]\n#ExecStart=a \\\n#  --b\n').diagnostics, []);
   });
 
+  it('warns when a continued value ends at a comment', () => {
+    const diagnostics = parseUnitFile('[Service]\nExecStart=echo\\\n#pang\nRestart=no\n').diagnostics;
+    assert.equal(diagnostics.length, 1);
+    assert.equal(diagnostics[0].severity, 'warning');
+    assert.equal(diagnostics[0].line, 3);
+    assert.match(diagnostics[0].message, /continued from line 2 ends at this comment, but systemd would also join line 4/);
+  });
+
   it('reports every malformed line, not only the first', () => {
     const found = errors('[Unit]\nfirst\nDescription=ok\nsecond\n[Bad\nthird\n');
     assert.deepEqual(

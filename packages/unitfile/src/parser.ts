@@ -197,6 +197,7 @@ class LineParser {
     if (isBlank(firstLine)) {
       return '';
     }
+    const startLine = this.index;
     let value = firstLine;
     let current = firstLine;
     while (current.endsWith('\\') && this.index < this.lines.length) {
@@ -207,7 +208,25 @@ class LineParser {
       }
       value += current;
     }
+    this.warnIfValueEndsInComment(current, startLine);
     return value.trim();
+  }
+
+  /**
+   * fleet ends a continued value at a comment line without a backslash, but systemd skips the
+   * comment and joins the next line too, so the two would disagree about the following line.
+   */
+  private warnIfValueEndsInComment(lastLine: string, startLine: number): void {
+    const start = firstNonBlank(lastLine);
+    const isContinuedComment = this.index > startLine && start >= 0 && COMMENT_CHARS.includes(lastLine[start]);
+    const next = this.lines[this.index];
+    if (isContinuedComment && next !== undefined && !isBlank(next)) {
+      this.sink.warning(
+        this.index,
+        start + 1,
+        `the value continued from line ${startLine} ends at this comment, but systemd would also join line ${this.index + 1} to it; move the comment out of the value`,
+      );
+    }
   }
 }
 

@@ -1,3 +1,4 @@
+import { splitWords } from './command-line';
 import { DiagnosticSink } from './diagnostic';
 import { joinContinuationLines } from './parser';
 import { expandSpecifiers, type MachineIdentity } from './specifiers';
@@ -65,6 +66,23 @@ export class UnitReader {
       }
     }
     return result;
+  }
+
+  /**
+   * Split a value into words with systemd's quoting, then expand specifiers in each word. An
+   * escape systemd does not know (`\d`) stays verbatim with a warning, as systemd keeps it.
+   * @throws InvalidValueError for unbalanced quotes and, with `rejectSeparator`, a lone `;`
+   */
+  splitValue(value: OptionValue, kind: string, rejectSeparator = false): string[] {
+    const unknown = new Set<string>();
+    const onUnknownEscape = (escape: string): void => {
+      unknown.add(escape);
+    };
+    const words = splitWords(value.joined, { kind, rejectSeparator, onUnknownEscape });
+    for (const escape of unknown) {
+      this.warning(value, `${value.option.name}= contains "${escape}", which is not a known escape and is kept as written; write "\\\\" for a literal backslash`);
+    }
+    return words.map((word) => this.expandWord(word));
   }
 
   /**
