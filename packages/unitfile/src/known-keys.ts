@@ -109,7 +109,8 @@ function unknownSectionMessage(section: string): string {
   if (section === INSTALL_SECTION) {
     return '[Install] has no effect: Berth starts units when asked, not at boot';
   }
-  const guess = suggest(section, Object.keys(KNOWN_KEYS));
+  // Blanks inside the brackets are part of the name, so `[ Unit ]` is compared without them.
+  const guess = suggest(section.trim(), Object.keys(KNOWN_KEYS));
   const hint = guess === undefined ? '' : `; did you mean [${guess}]?`;
   return `unknown section [${section}] is kept but has no effect${hint}`;
 }

@@ -351,6 +351,7 @@ describe('loadUnit', () => {
     const sections: Array<[section: string, message: RegExp]> = [
       ['Containr', /unknown section \[Containr\] is kept but has no effect; did you mean \[Container\]\?/],
       ['X-fleet', /did you mean \[X-Fleet\]\?/],
+      [' Service ', /unknown section \[ Service \] .*did you mean \[Service\]\?/],
       ['Install', /\[Install\] has no effect/],
       ['Timer', /unknown section \[Timer\] is kept but has no effect$/],
     ];
