@@ -28,13 +28,13 @@ export class UsageError extends CliError {
   override readonly exitCode = ExitCode.usage;
 }
 
-/** No scheduler endpoint accepted the connection or answered in time. */
+/** No scheduler endpoint accepted the connection or responded in time. */
 export class UnreachableError extends CliError {
   override readonly retryable = true;
   override readonly exitCode = ExitCode.unreachable;
 }
 
-/** The scheduler answered with an error body (`{ "error": { code, message, details } }`). */
+/** The scheduler returned an error body (`{ "error": { code, message, details } }`). */
 export class ApiError extends CliError {
   override readonly retryable: boolean;
 
@@ -51,7 +51,7 @@ export class ApiError extends CliError {
   }
 }
 
-/** The scheduler answered with something that is not the JSON the API describes. */
+/** The scheduler returned something that is not the JSON the API describes. */
 export class ProtocolError extends CliError {}
 
 /** A unit file could not be read or is invalid. */

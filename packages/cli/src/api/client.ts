@@ -43,11 +43,11 @@ export function parseEndpoints(value: string): string[] {
 
 /**
  * A client of the scheduler's HTTP API (docs/api.md). Methods throw UnreachableError when no
- * endpoint answers, ApiError with the API's own message for an error status, and ProtocolError
+ * endpoint responds, ApiError with the API's own message for an error status, and ProtocolError
  * when a response is not the JSON the API describes.
  */
 export class SchedulerClient {
-  /** Index of the endpoint that answered last; later requests start there. */
+  /** Index of the endpoint that responded last, where later requests start. */
   private current = 0;
 
   constructor(private readonly options: ClientOptions) {}
@@ -66,7 +66,7 @@ export class SchedulerClient {
     return this.requestJson<UnitDetail>('GET', unitPath(name));
   }
 
-  /** Returns the unit, or null when the scheduler answers 404. */
+  /** Returns the unit, or null when the scheduler returns 404. */
   async findUnit(name: string): Promise<UnitDetail | null> {
     try {
       return await this.getUnit(name);

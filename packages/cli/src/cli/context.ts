@@ -11,7 +11,7 @@ export interface GlobalOptions {
   requestTimeout?: string;
 }
 
-/** What every command gets: the process surroundings and a lazily built API client. */
+/** The process surroundings and a lazily built API client, passed to every command. */
 export interface CommandContext {
   io: CliIo;
   /** Builds the client on first use, so offline commands never validate the endpoint flags. */

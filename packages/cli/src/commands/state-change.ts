@@ -7,7 +7,7 @@ import { BlockOptions, reportFailure, throwIfAnyFailed, waitForUnits } from './b
 /**
  * `stop`: sets each loaded or launched unit's desired state to `loaded` and waits until its
  * container is stopped. A unit that is not in the cluster, or is only submitted (desired state
- * `inactive`), is an error, as with fleetctl's inactive units; unlike fleetctl, a missing unit
+ * `inactive`), is an error, as with fleetctl's inactive units. Unlike fleetctl, a missing unit
  * makes the command exit 1.
  */
 export async function stopCommand(args: string[], options: BlockOptions, context: CommandContext): Promise<void> {
@@ -51,7 +51,7 @@ export async function destroyCommand(args: string[], options: BlockOptions, cont
   });
 }
 
-/** How a changed unit is followed up: waited for, announced as a triggered global unit, or neither. */
+/** The follow-up to a changed unit: a wait, a `Triggered global unit` line, or nothing. */
 type FollowUp = 'wait' | 'global' | 'none';
 
 /**

@@ -111,7 +111,7 @@ async function useStoredUnit(
   return { name: local.name, global: instance === null ? false : unitTextFacts(local.name, instance.text).global };
 }
 
-/** Adds the per-line problems of a `400 invalid_argument` answer to its message. */
+/** Adds the per-line problems of a `400 invalid_argument` response to its message. */
 function withDiagnostics(error: unknown, local: LocalUnit): unknown {
   if (!(error instanceof ApiError) || !Array.isArray(error.details.diagnostics)) return error;
   const lines = (error.details.diagnostics as Diagnostic[]).map((diagnostic) =>

@@ -11,7 +11,7 @@ export interface VerifyOptions {
 /**
  * `berthctl verify FILE...`: checks unit files offline. Diagnostics go to stdout as
  * `file:line:column: severity: message` (or one JSON array with `--json`), because they are the
- * command's output; a file that cannot be read is reported on stderr. The unit name is each
+ * command's output. A file that cannot be read is reported on stderr. The unit name is each
  * file's base name. Throws PartialFailureError when any file has an error or cannot be read.
  */
 export async function verifyCommand(files: string[], options: VerifyOptions, context: CommandContext): Promise<void> {

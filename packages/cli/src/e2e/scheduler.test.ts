@@ -107,7 +107,8 @@ describe('berthctl against a real scheduler', function () {
 
     const response = await fetch(`${cluster.endpoint}/v1/units/cache.service`);
     const unit = (await response.json()) as { reason: string | null };
-    assert.ok(unit.reason !== null && unit.reason !== '', `the scheduler reports no reason for cache.service: ${JSON.stringify(unit)}`);
+    assert.notEqual(unit.reason, null, `the scheduler reports no reason for cache.service: ${JSON.stringify(unit)}`);
+    assert.notEqual(unit.reason, '', `the scheduler reports an empty reason for cache.service`);
     assert.equal(result.stderr, `berthctl: unit cache.service cannot start: not placed: ${unit.reason}\n`);
   });
 

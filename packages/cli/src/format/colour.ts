@@ -11,7 +11,7 @@ export function paint(text: string, colour: Colour | undefined, enabled: boolean
   return `${CODES[colour]}${text}${RESET}`;
 }
 
-/** The colour for an active state, health or fleet state word; undefined for neutral words. */
+/** Returns the colour of an active state, health or fleet state word, or undefined for neutral words. */
 export function stateColour(word: string): Colour | undefined {
   switch (word) {
     case 'active':

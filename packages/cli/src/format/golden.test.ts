@@ -59,7 +59,8 @@ describe('golden tables from API fixtures', () => {
 function renderStatus(name: string, withJournal: boolean): string {
   const unit = units.find((candidate) => candidate.name === name) as UnitDetail;
   const facts = unitTextFacts(name, unit.text);
-  const unitStates = facts.global ? states.filter((state) => state.name === name) : unit.state === null ? [] : [unit.state];
+  let unitStates = unit.state === null ? [] : [unit.state];
+  if (facts.global) unitStates = states.filter((state) => state.name === name);
   const journal = withJournal
     ? { lines: readFileSync(join(FIXTURES, 'api', `journal-${name.replace('.service', '')}.txt`), 'utf8').trimEnd().split('\n') }
     : unitStates.length > 0

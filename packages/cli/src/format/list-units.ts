@@ -34,5 +34,7 @@ export function formatListUnits(states: UnitState[], machines: Machine[], option
 
 /** Compares by UTF-16 code units, so the order does not depend on the locale. */
 export function compare(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  if (a < b) return -1;
+  if (a > b) return 1;
+  return 0;
 }

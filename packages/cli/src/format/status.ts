@@ -1,5 +1,6 @@
 import type { Machine, UnitDetail, UnitState } from '../api/types';
 import { paint, stateColour } from './colour';
+import { compare } from './list-units';
 import { EMPTY_CELL, machineLegend } from './table';
 
 /** Everything `status` shows about one unit, gathered from the API beforehand. */
@@ -27,7 +28,7 @@ export function formatStatus(report: UnitStatusReport, colour: boolean): string 
   if (unit.reason !== null) lines.push(field('Reason', unit.reason));
 
   if (report.states.length === 0) lines.push(field('State', noStateText(unit)));
-  const states = [...report.states].sort((a, b) => (a.machineId < b.machineId ? -1 : a.machineId > b.machineId ? 1 : 0));
+  const states = [...report.states].sort((a, b) => compare(a.machineId, b.machineId));
   states.forEach((state, index) => {
     // A global unit has one block per machine; a blank line keeps the blocks apart.
     if (index > 0) lines.push('');

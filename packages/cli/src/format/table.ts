@@ -8,7 +8,7 @@ const SHORT_HASH_CHARS = 7;
 /** Length of a machine id prefix in tables without `--full`. */
 const SHORT_MACHINE_ID_CHARS = 8;
 
-/** How a table is drawn, from `--fields`, `--no-legend`, `--full` and the terminal check. */
+/** Table settings from `--fields`, `--no-legend`, `--full` and the terminal check. */
 export interface TableOptions {
   fields: string[];
   /** Print the header row of upper-cased field names. */

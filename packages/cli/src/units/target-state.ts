@@ -5,7 +5,7 @@ import { machineLegend } from '../format/table';
 /** The commands that wait for a unit to reach a state. */
 export type WaitVerb = 'load' | 'start' | 'stop' | 'unload' | 'destroy';
 
-/** What one poll of the API showed about a unit. */
+/** The result of one poll of the API for a unit. */
 export interface Observation {
   /** The unit, or null when the scheduler returned 404. */
   unit: UnitDetail | null;
@@ -18,7 +18,7 @@ export interface Observation {
 /**
  * The verdict on one observation:
  * - `reached`: the unit is in the requested state;
- * - `waiting`: not yet, and `why` says what is missing; `stuck` marks a condition that does not
+ * - `waiting`: not yet, and `why` describes what is missing; `stuck` marks a condition that does not
  *   clear by itself (no machine fits, a container that failed and is not restarted);
  * - `failed`: the state cannot be reached any more, for example because the unit was destroyed.
  */
@@ -27,7 +27,7 @@ export type Progress =
   | { kind: 'waiting'; why: string; stuck: boolean }
   | { kind: 'failed'; why: string };
 
-/** What each verb waits for, as printed in messages. */
+/** The goal of each verb's wait, as printed in messages. */
 export const WAIT_GOALS: Record<WaitVerb, string> = {
   load: 'be loaded',
   start: 'be active (running)',

@@ -68,7 +68,7 @@ async function readIfExists(file: string, io: CliIo): Promise<string | undefined
   }
 }
 
-/** What the list and wait code needs from a stored unit's text. */
+/** Facts from a stored unit's text that the list and wait code use. */
 export interface UnitTextFacts {
   global: boolean;
   description: string;

@@ -4,7 +4,7 @@ import { UnitStateError, UnreachableError } from '../errors';
 import type { Observation } from './target-state';
 import { waitForUnit } from './wait';
 
-/** A clock that advances only when the wait sleeps, so the tests do not depend on wall time. */
+/** Creates a clock that advances only when the wait sleeps, so the tests do not depend on wall time. */
 function fakeClock() {
   let time = 0;
   return { now: () => time, sleep: async (ms: number) => void (time += ms), elapsed: () => time };

@@ -28,7 +28,7 @@ export interface WaitOptions {
 }
 
 /**
- * Polls `observe` until the unit reaches the state `verb` asks for, and returns the machine it
+ * Polls `observe` until the unit reaches the state `verb` requests, and returns the machine it
  * reached it on. Throws UnitStateError with the latest reason when the state cannot be reached,
  * when a stuck condition outlasts STUCK_GRACE_MS (unless waiting forever), or when the attempts
  * run out. An API error while polling is retried until the deadline and then rethrown.
