@@ -8,10 +8,11 @@ packages=(
   docker-registry            # the OCI registry the tests and the demo pull from
   skopeo umoci busybox-static  # independent tools that build and push test images
   iproute2 nftables iptables   # network namespaces, bridges and published ports
+  conntrack                    # forgets the NAT flows of deleted containers
   libseccomp-dev pkg-config    # seccomp filters in the native runtime
   crun runc                    # reference runtimes for spec agreement tests and benchmarks
   valgrind                     # leak checks of the native addon
-  apache2-utils              # htpasswd -B: bcrypt users for the registry Basic auth tests
+  apache2-utils zstd         # htpasswd -B for registry Basic auth tests; zstd layers in image tests
   curl jq
 )
 

@@ -1,11 +1,12 @@
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  createOciLayout, makeTempDir, OciLayout, pushImage, RegistryServer, removeOciLayout, removeTempDir, runCommand,
+  addTreeLayer, createOciLayout, makeTempDir, OciLayout, pushImage, RegistryServer, removeOciLayout, removeTempDir, runCommand,
   startRegistry, umociUnpack,
 } from '@berth/testkit';
 import { ImageStore } from './image-store';
+import { startRegistryProxy } from './testing/proxy';
 import { buildMultiLayerImage } from './testing/fixtures';
 import { describeTree, diffTrees } from './testing/tree';
 
@@ -32,6 +33,9 @@ describe('ImageStore pull from docker-registry', function () {
     await buildMultiLayerImage(layout, 'multi');
     await pushImage(layout, 'multi', `${registry.host}/fixtures/multi:oci`);
     await pushImage(layout, 'multi', `${registry.host}/fixtures/multi:docker`, { format: 'v2s2' });
+    await runCommand('umoci', ['tag', '--image', `${layout.dir}:multi`, 'extended']);
+    await addTreeLayer(layout, 'extended', (rootfs) => writeFileSync(join(rootfs, 'etc', 'extra'), 'only in the second image\n'));
+    await pushImage(layout, 'extended', `${registry.host}/fixtures/multi:extended`);
   });
   after(async () => {
     await registry?.stop();
@@ -64,5 +68,54 @@ describe('ImageStore pull from docker-registry', function () {
     await store.pull(`${registry.host}/fixtures/multi:oci`, { onProgress: (progress) => states.push(progress.state) });
     assert.deepEqual(states, ['cached', 'cached', 'cached', 'cached']);
     assert.ok(existsSync(join(work, 'state', 'images', 'images.json')));
+  });
+
+  it('shares downloads between concurrent pulls', async () => {
+    const proxy = await startRegistryProxy(registry.url, () => ({ kind: 'pass' }));
+    try {
+      const store = new ImageStore({ stateDir: join(work, 'state') });
+      const [first, second] = await Promise.all([
+        store.pull(`${proxy.host}/fixtures/multi:oci`),
+        store.pull(`${proxy.host}/fixtures/multi:oci`),
+      ]);
+      assert.deepEqual(first.layers, second.layers);
+      for (const layer of first.layers) {
+        const fetches = proxy.requests.filter((request) => request.url.endsWith(`/blobs/${layer.digest}`));
+        assert.equal(fetches.length, 1, `layer ${layer.digest} is downloaded once`);
+      }
+    } finally {
+      await proxy.stop();
+    }
+  });
+
+  it('prune keeps layers shared with a remaining image', async () => {
+    const store = new ImageStore({ stateDir: join(work, 'state') });
+    const base = await store.pull(`${registry.host}/fixtures/multi:oci`);
+    const extended = await store.pull(`${registry.host}/fixtures/multi:extended`);
+    assert.deepEqual(extended.layers.slice(0, 4).map((layer) => layer.chainId), base.layers.map((layer) => layer.chainId));
+    const snapshotsDir = join(work, 'state', 'images', 'snapshots', 'sha256');
+    assert.equal(readdirSync(snapshotsDir).length, 5);
+
+    await store.remove(`${registry.host}/fixtures/multi:extended`);
+    const removed = await store.prune();
+    assert.deepEqual(removed.snapshots, [extended.layers[4]!.chainId]);
+    assert.ok(removed.blobs.includes(extended.layers[4]!.digest));
+    assert.ok(removed.blobs.includes(extended.manifestDigest));
+    assert.equal(readdirSync(snapshotsDir).length, 4);
+    assert.deepEqual((await store.list()).map((image) => image.names), [[`${registry.host}/fixtures/multi:oci`]]);
+
+    await store.remove(`${registry.host}/fixtures/multi:oci`);
+    await store.prune();
+    assert.deepEqual(readdirSync(snapshotsDir), []);
+    assert.deepEqual(readdirSync(join(work, 'state', 'images', 'blobs', 'sha256')), []);
+  });
+
+  it('prune keeps an unnamed image that a container still uses', async () => {
+    const store = new ImageStore({ stateDir: join(work, 'state') });
+    const image = await store.pull(`${registry.host}/fixtures/multi:oci`);
+    await store.remove(`${registry.host}/fixtures/multi:oci`);
+    const removed = await store.prune([image.manifestDigest]);
+    assert.deepEqual(removed, { blobs: [], snapshots: [] });
+    for (const path of store.rootfsLayers(image)) assert.ok(existsSync(path), path);
   });
 });

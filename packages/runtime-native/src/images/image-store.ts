@@ -137,7 +137,8 @@ export class ImageStore {
 
   /**
    * Removes a name (`registry/repo:tag` in any written form) or, given a manifest digest, the whole
-   * record. Blobs and snapshots stay until `prune`. Throws ImageNotFoundError when nothing matches.
+   * record. Blobs and snapshots stay until `prune`, and so does an image left without names.
+   * Throws ImageNotFoundError when nothing matches.
    */
   async remove(referenceOrDigest: string): Promise<void> {
     await this.opened;
@@ -147,8 +148,8 @@ export class ImageStore {
       if (byDigest) return delete images[referenceOrDigest];
       for (const record of Object.values(images)) {
         if (!record.names.includes(name)) continue;
+        // An image left without names stays recorded until prune, which keeps it while in use.
         record.names = record.names.filter((existing) => existing !== name);
-        if (record.names.length === 0) delete images[record.digest];
         return true;
       }
       return false;

@@ -2,7 +2,7 @@ import { strict as assert } from 'node:assert';
 import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { makeTempDir, removeTempDir } from '@berth/testkit';
+import { makeTempDir, removeTempDir, runCommand } from '@berth/testkit';
 import { sha256Of } from './digest';
 import { HostileLayerError } from './errors';
 import { LayerApplier } from './layer-applier';
@@ -152,5 +152,20 @@ describe('layer applier against hostile layers', () => {
     assert.ok(lstatSync(join(root, 'dev', 'null')).isCharacterDevice());
     assert.equal(lstatSync(join(root, 'etc', 'gone')).rdev, 0);
     assert.ok(lstatSync(join(root, 'etc', 'gone')).isCharacterDevice());
+  });
+
+  it('unpacks a zstd layer', async () => {
+    const tar = await buildTar([{ name: 'etc/hello', data: 'zstd layer\n' }, { name: 'big', data: Buffer.alloc(300_000, 7) }]);
+    writeFileSync(join(jail, 'layer.tar'), tar);
+    await runCommand('zstd', ['-q', '-19', join(jail, 'layer.tar'), '-o', join(jail, 'layer.tar.zst')]);
+    const blob = readFileSync(join(jail, 'layer.tar.zst'));
+    const applier = new LayerApplier({ root, where: 'zstd layer' });
+    await unpackLayer({
+      source: [blob], blobDigest: sha256Of(blob), blobSize: blob.length, diffId: sha256Of(tar),
+      compression: 'zstd', applier, where: 'zstd layer', maxUncompressedBytes: 1024 ** 2,
+    });
+    await applier.finish([]);
+    assert.equal(readFileSync(join(root, 'etc', 'hello'), 'utf8'), 'zstd layer\n');
+    assert.equal(readFileSync(join(root, 'big')).length, 300_000);
   });
 });
