@@ -1,7 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { describeResult, REPO_ROOT, runBerthctl } from '../test-support/run-berthctl';
 
 const FIXTURES = join(__dirname, '..', '..', 'test-fixtures');
@@ -19,22 +19,33 @@ describe('berthctl verify', () => {
     assert.doesNotMatch(result.stdout, /: error: /, describeResult(result));
   });
 
-  it('reports five mistakes with their lines', async () => {
-    const file = join(FIXTURES, 'five-mistakes.service');
-    const result = await runBerthctl(['verify', file]);
-    assert.equal(result.status, 1, describeResult(result));
+  // The unit-file library's fixture, and berthctl's own copy with other kinds of mistakes.
+  const fiveMistakes = [
+    {
+      file: join(REPO_ROOT, 'packages', 'unitfile', 'test-fixtures', 'five-mistakes.service'),
+      expected: [['6', '1', 'warning'], ['8', '11', 'error'], ['10', '1', 'error'], ['12', '13', 'error'], ['13', '8', 'error']],
+    },
+    {
+      file: join(FIXTURES, 'five-mistakes.service'),
+      expected: [['8', '1', 'error'], ['10', '8', 'error'], ['15', '9', 'error'], ['20', '1', 'warning'], ['22', '17', 'error']],
+    },
+  ];
+  for (const { file, expected } of fiveMistakes) {
+    it(`reports five mistakes in ${relative(REPO_ROOT, file)}`, async () => {
+      const result = await runBerthctl(['verify', file]);
+      assert.equal(result.status, 1, describeResult(result));
 
-    const lines = result.stdout.trimEnd().split('\n');
-    assert.equal(lines.length, 5, describeResult(result));
-    const positions = lines.map((line) => /^(.*):(\d+):(\d+): (error|warning): /.exec(line)?.slice(1, 5));
-    assert.deepEqual(positions, [
-      [file, '8', '1', 'error'],
-      [file, '10', '8', 'error'],
-      [file, '15', '9', 'error'],
-      [file, '20', '1', 'warning'],
-      [file, '22', '17', 'error'],
-    ]);
-    assert.match(lines[3], /did you mean MachineMetadata=\?/);
+      const lines = result.stdout.trimEnd().split('\n');
+      assert.equal(lines.length, 5, describeResult(result));
+      const positions = lines.map((line) => /^(.*):(\d+):(\d+): (error|warning): /.exec(line)?.slice(1, 5));
+      assert.deepEqual(positions, expected.map((position) => [file, ...position]));
+      assert.equal(result.stderr, '');
+    });
+  }
+
+  it('suggests the misspelled key', async () => {
+    const result = await runBerthctl(['verify', join(FIXTURES, 'five-mistakes.service')]);
+    assert.match(result.stdout, /:20:1: warning: .*did you mean MachineMetadata=\?/);
   });
 
   it('prints diagnostics as JSON', async () => {
