@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
 import { NetworkCommandError, NetworkToolMissingError } from './errors';
 
-/** Longest a single `ip` or `nft` call may take; they normally return within milliseconds. */
+/** Maximum duration of one host command; `ip` and `nft` normally return within milliseconds. */
 const COMMAND_TIMEOUT_MS = 30_000;
 const MAX_COMMAND_OUTPUT_BYTES = 16 * 1024 * 1024;
 

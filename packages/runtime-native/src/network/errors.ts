@@ -31,7 +31,7 @@ export class NetworkToolMissingError extends NetworkError {
   readonly retryable = false;
 
   constructor(readonly command: string) {
-    super(`command not found: ${command}; install iproute2, nftables and util-linux (scripts/install-deps.sh)`);
+    super(`command not found: ${command}; install iproute2, nftables, conntrack and util-linux (scripts/install-deps.sh)`);
   }
 }
 

@@ -47,8 +47,8 @@ function renderHosts(input: EtcFilesInput): string {
 
 /**
  * Keeps the host's search domains and options. In `host` mode the container shares the host's
- * loopback, so the file is copied as is; elsewhere a loopback name server (a local stub resolver)
- * is unreachable from the container's namespace and is dropped.
+ * loopback, so the file is copied as is. In other modes a loopback name server (a local stub
+ * resolver) is unreachable from the container's namespace, so it is dropped.
  */
 function renderResolvConf(input: EtcFilesInput): string {
   if (input.mode === 'host' && input.dnsServers === undefined) return input.hostResolvConf;

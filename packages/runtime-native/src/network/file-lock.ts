@@ -3,7 +3,7 @@ import { NetworkLockTimeoutError } from './errors';
 
 const LOCK_RETRY_INTERVAL_MS = 25;
 
-/** Who holds a lock file: enough to tell a live holder from one that died or ran before a reboot. */
+/** Owner of a lock file, with enough detail to tell a live owner from one that died or ran before a reboot. */
 interface LockOwner {
   pid: number;
   /** Start time of the process in clock ticks since boot (`/proc/PID/stat` field 22). */
@@ -43,9 +43,9 @@ export class FileLock {
       if (this.tryCreate(me)) return;
       const holder = readOwner(this.path);
       if (holder === undefined || !ownerIsAlive(holder)) {
-        // NOTE: two processes that find the same dead owner at the same instant can both unlink;
-        // the second unlink may then remove the first one's fresh lock. Berth runs one agent per
-        // state directory, so only a crashed predecessor is ever taken over here.
+        // NOTE: two processes that find the same dead owner at the same instant can both unlink,
+        // and the second unlink may then remove the first one's fresh lock. Berth runs one agent
+        // per state directory, so in practice only a crashed predecessor is taken over here.
         this.removeIfUnchanged(holder);
         continue;
       }

@@ -68,6 +68,28 @@ function serve(netnsPath: string, dir: string, label: string, port = HTTP_PORT, 
   return startIn(netnsPath, 'busybox', ['httpd', '-f', '-v', '-p', bind === '' ? String(port) : `${bind}:${port}`, '-h', dir]);
 }
 
+/** Fixed source port of the UDP client, so two requests belong to one conntrack flow. */
+const UDP_CLIENT_PORT = 40_053;
+
+/** UDP server script that replies to each datagram with `pong:` and its text. */
+const UDP_ECHO_SERVER = `
+const socket = require('node:dgram').createSocket('udp4');
+socket.on('message', (message, peer) => socket.send('pong:' + message, peer.port, peer.address));
+socket.bind(5353);`;
+
+/** Sends `text` over UDP from inside a namespace and returns the reply; retries while the server starts. */
+async function udpRequest(netnsPath: string, host: string, port: number, text: string, sourcePort = 0): Promise<string> {
+  const client = `
+const socket = require('node:dgram').createSocket('udp4');
+socket.bind(${sourcePort});
+let sent = 0;
+const send = () => { if (sent++ === 50) process.exit(1); socket.send(${JSON.stringify(text)}, ${port}, ${JSON.stringify(host)}); };
+socket.on('message', (message) => { process.stdout.write(String(message)); process.exit(0); });
+setInterval(send, 100);
+send();`;
+  return runIn(netnsPath, process.execPath, ['-e', client]);
+}
+
 interface BerthLeftovers {
   veths: string[];
   rules: string[];
@@ -140,7 +162,8 @@ describe('HostNetwork in simulated hosts', function () {
   before(async function () {
     lab = await createNetnsLab(2);
     const [a, b] = lab.hosts;
-    assert.ok(a && b, 'lab has two hosts');
+    assert.ok(a, 'lab has host 1');
+    assert.ok(b, 'lab has host 2');
     hostA = makeHost(a);
     hostB = makeHost(b);
   });
@@ -168,7 +191,8 @@ describe('HostNetwork in simulated hosts', function () {
   it('connects two containers on one host by address', async function () {
     const one = await setup(hostA, 'one');
     const two = await setup(hostA, 'two');
-    assert.ok(one.address && two.address && one.netnsPath && two.netnsPath);
+    assert.ok(one.address && one.netnsPath, 'container one has an address and a namespace');
+    assert.ok(two.address && two.netnsPath, 'container two has an address and a namespace');
     assert.notEqual(one.address, two.address);
     assert.equal(one.gateway, '10.99.0.1');
     track(serve(two.netnsPath, join(hostA.root, 'www-two'), 'two'));
@@ -189,7 +213,7 @@ describe('HostNetwork in simulated hosts', function () {
     const server = track(serve(hostB.lab.netnsPath, join(hostB.root, 'www-b'), 'host b', 8081));
 
     assert.equal(await fetchIn(client.netnsPath, `http://${hostB.lab.address}:8081/`), 'hello from host b\n');
-    // Outbound traffic is masqueraded: host B sees host A's LAN address, not the container's.
+    // Outbound traffic is masqueraded, so host B logs host A's LAN address as the client.
     assert.match(server.output(), new RegExp(hostA.lab.address.replace(/\./g, '\\.')));
 
     await expectOk(hostA, { op: 'teardown', containerId: 'client' });
@@ -204,6 +228,11 @@ describe('HostNetwork in simulated hosts', function () {
     assert.equal(await fetchIn(hostB.lab.netnsPath, `http://${hostA.lab.address}:18080/`), 'hello from web\n');
     assert.equal(await fetchIn(hostA.lab.netnsPath, 'http://127.0.0.1:18080/'), 'hello from web\n');
     assert.equal(await fetchIn(hostA.lab.netnsPath, `http://${hostA.lab.address}:18080/`), 'hello from web\n');
+    const peer = await setup(hostA, 'peer');
+    assert.ok(peer.netnsPath);
+    assert.equal(await fetchIn(peer.netnsPath, `http://${hostA.lab.address}:18080/`), 'hello from web\n', 'through the host address');
+    assert.equal(await fetchIn(web.netnsPath, `http://${hostA.lab.address}:18080/`), 'hello from web\n', 'to its own published port');
+    await expectOk(hostA, { op: 'teardown', containerId: 'peer' });
 
     await expectOk(hostA, { op: 'teardown', containerId: 'web' });
     await assertNoLeftovers(hostA);
@@ -219,6 +248,26 @@ describe('HostNetwork in simulated hosts', function () {
     await assert.rejects(fetchOnce(hostB.lab.netnsPath, `http://${hostA.lab.address}:18081/`));
 
     await expectOk(hostA, { op: 'teardown', containerId: 'pinned' });
+    await assertNoLeftovers(hostA);
+  });
+
+  it('publishes a UDP port', async function () {
+    const dns = await setup(hostA, 'dns', [{ hostIp: '', hostPort: 15353, containerPort: 5353, protocol: 'udp' }]);
+    assert.ok(dns.netnsPath);
+    track(startIn(dns.netnsPath, process.execPath, ['-e', UDP_ECHO_SERVER]));
+
+    assert.equal(await udpRequest(hostB.lab.netnsPath, hostA.lab.address, 15353, 'ping', UDP_CLIENT_PORT), 'pong:ping');
+    assert.equal(await udpRequest(hostA.lab.netnsPath, '127.0.0.1', 15353, 'local'), 'pong:local');
+    await expectOk(hostA, { op: 'teardown', containerId: 'dns' });
+
+    // The same client flow must reach the successor, not the deleted container's address.
+    const successor = await setup(hostA, 'dns-2', [{ hostIp: '', hostPort: 15353, containerPort: 5353, protocol: 'udp' }]);
+    assert.ok(successor.netnsPath);
+    assert.notEqual(successor.address, dns.address);
+    track(startIn(successor.netnsPath, process.execPath, ['-e', UDP_ECHO_SERVER]));
+    assert.equal(await udpRequest(hostB.lab.netnsPath, hostA.lab.address, 15353, 'again', UDP_CLIENT_PORT), 'pong:again');
+
+    await expectOk(hostA, { op: 'teardown', containerId: 'dns-2' });
     await assertNoLeftovers(hostA);
   });
 
@@ -254,6 +303,21 @@ describe('HostNetwork in simulated hosts', function () {
     assert.deepEqual(links.map((link) => link.ifname), ['lo']);
 
     await expectOk(hostA, { op: 'teardown', containerId: 'isolated' });
+    await assertNoLeftovers(hostA);
+  });
+
+  it('leaves a host-mode container in the host namespace', async function () {
+    const agent = await setup(hostA, 'agent', [], 'host');
+    assert.equal(agent.netnsPath, undefined);
+    assert.equal(agent.address, undefined);
+    assert.match(readFileSync(agent.etcFiles.hosts, 'utf8'), /^127\.0\.1\.1\tagent$/m);
+    assert.equal(readFileSync(agent.etcFiles.resolvConf, 'utf8'), readFileSync(hostA.options.hostResolvConfPath as string, 'utf8'));
+
+    const published = await drive(hostA, { op: 'setup', containerId: 'agent-2', request: { mode: 'host', publishPorts: [tcp(18089)] } });
+    assert.match(published.ok ? '' : published.error.message, /PublishPort= needs Network=bridge/);
+
+    await expectOk(hostA, { op: 'teardown', containerId: 'agent' });
+    assert.equal(existsSync(agent.etcFiles.hosts), false);
     await assertNoLeftovers(hostA);
   });
 

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { forgetContainerFlows, forgetUdpPortFlows } from './conntrack';
 import { etcFilePaths, readHostResolvConf, removeEtcFiles, renderEtcFiles, writeEtcFiles } from './etc-files';
 import { ContainerNetworkExistsError, InvalidNetworkRequestError } from './errors';
 import { FileLock } from './file-lock';
@@ -27,7 +28,7 @@ const DEFAULT_LOCK_TIMEOUT_MS = 10_000;
 const MIN_MTU = 576;
 const MAX_MTU = 65535;
 
-/** What one garbage collection removed, by container id. */
+/** Container ids whose leftovers one garbage collection removed, by kind of resource. */
 export interface GarbageCollectionReport {
   records: string[];
   /** Containers whose published-port rules were removed. */
@@ -83,7 +84,7 @@ export class HostNetwork extends EventEmitter {
    * Throws InvalidNetworkRequestError, ContainerNetworkExistsError, PortInUseError,
    * AddressPoolExhaustedError, NetworkCommandError or NetworkLockTimeoutError.
    */
-  setup(containerId: string, request: ContainerNetworkRequest): Promise<ContainerNetwork> {
+  async setup(containerId: string, request: ContainerNetworkRequest): Promise<ContainerNetwork> {
     validateContainerId(containerId);
     validateMode(request.mode);
     const hostname = request.hostname ?? hostnameFromContainerId(containerId);
@@ -124,7 +125,7 @@ export class HostNetwork extends EventEmitter {
    * alias names this container is removed even without a record.
    * Throws NetworkCommandError or NetworkLockTimeoutError; the record stays when removal fails, so a retry or GC finishes it.
    */
-  teardown(containerId: string): Promise<void> {
+  async teardown(containerId: string): Promise<void> {
     validateContainerId(containerId);
     return this.lock.withLock(async () => {
       const state = this.loadState();
@@ -141,7 +142,7 @@ export class HostNetwork extends EventEmitter {
    * record, interface alias, or a file under this instance's runDir named by container id) are
    * removed. Throws NetworkCommandError or NetworkLockTimeoutError.
    */
-  collectGarbage(liveContainerIds: Iterable<string>): Promise<GarbageCollectionReport> {
+  async collectGarbage(liveContainerIds: Iterable<string>): Promise<GarbageCollectionReport> {
     const live = new Set(liveContainerIds);
     return this.lock.withLock(async () => {
       const state = this.loadState();
@@ -174,7 +175,7 @@ export class HostNetwork extends EventEmitter {
    * Removes the bridge and its nft chains (and Berth's table when no other bridge uses it).
    * Throws InvalidNetworkRequestError while containers still have records on this bridge.
    */
-  removeBridge(): Promise<void> {
+  async removeBridge(): Promise<void> {
     return this.lock.withLock(async () => {
       const remaining = Object.keys(this.loadState().containers);
       if (remaining.length > 0) {
@@ -226,6 +227,7 @@ export class HostNetwork extends EventEmitter {
       await configureContainerInterface(record.netnsPath, record.address, this.subnet.prefixLength, this.gateway);
       this.emitStep(id, 'addresses');
       await this.applyRules(state);
+      for (const port of record.publishPorts.filter((published) => published.protocol === 'udp')) await forgetUdpPortFlows(port.hostPort);
       this.emitStep(id, 'rules');
     }
     this.writeEtc(record);
@@ -243,6 +245,7 @@ export class HostNetwork extends EventEmitter {
     if ((await this.containersWithRules()).has(record.containerId)) await this.applyRules(remaining);
 
     if (record.hostInterface !== undefined) await this.removeOwnedVeth(record.hostInterface, record.containerId);
+    if (record.address !== undefined) await forgetContainerFlows(record.address);
     for (const veth of await listOwnedVeths()) {
       if (veth.containerId === record.containerId) await deleteLink(veth.name);
     }
@@ -327,7 +330,7 @@ export class HostNetwork extends EventEmitter {
     writeEtcFiles(record.etcDir, content);
   }
 
-  /** A record for a container that has none, so teardown can still remove what carries its id. */
+  /** Builds a stand-in record for a container without one, so teardown still removes what carries its id. */
   private recordFromMarks(containerId: string): ContainerRecord {
     return {
       containerId,

@@ -91,7 +91,7 @@ export async function ensureBridge(bridgeName: string, gateway: string, prefixLe
   writeFileSync(`/proc/sys/net/ipv4/conf/${bridgeName}/route_localnet`, '1\n');
 }
 
-/** Deletes the bridge if Berth created it (its alias says so); another device of that name is left alone. */
+/** Deletes the bridge if its alias marks it as created by Berth; another device of that name is left alone. */
 export async function removeBridge(bridgeName: string): Promise<boolean> {
   const existing = await findLink(bridgeName);
   if (existing?.ifalias !== BRIDGE_ALIAS) return false;

@@ -6,7 +6,7 @@ import { ContainerNetworkMode, PublishedPortSpec } from './types';
 const STATE_VERSION = 1;
 
 /**
- * What Berth set up for one container. The record is written before anything is created on the
+ * Record of what Berth set up for one container. The record is written before anything is created on the
  * host, so it is the ownership mark that garbage collection trusts for every resource it names.
  */
 export interface ContainerRecord {

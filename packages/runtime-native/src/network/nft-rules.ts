@@ -39,7 +39,7 @@ export function bridgeChains(bridgeName: string): Array<{ name: string; declarat
 
 /**
  * Renders an nft script that replaces the content of the bridge's chains in one transaction, so a
- * packet sees either the old or the new rules and a crash leaves no half-written set. Rules are a
+ * packet meets either the old or the new rules and a crash leaves no half-written set. Rules are a
  * function of the state records: a rule of a container without a record disappears on the next
  * render.
  *

@@ -6,7 +6,7 @@ import { findSocketOwner, listBoundSockets, socketCoversAddress } from './port-h
 import { PublishedPortSpec } from './types';
 import { describePublishedPort, publishedPortsClash } from './validation';
 
-/** What the check compares a request against. */
+/** Existing publications that a request is checked against. */
 export interface PortCheckContext {
   containerId: string;
   bridgeName: string;
@@ -15,10 +15,11 @@ export interface PortCheckContext {
 }
 
 /**
- * Checks that every host port in `ports` is free: not published by another container of this
- * bridge (state records), nor by a container of another Berth bridge on the host (rule comments
- * in Berth's nft table), nor bound by a process (/proc/net). Throws PortInUseError naming the
- * holder, or InvalidNetworkRequestError when a host address is not one of the host's.
+ * Checks that every host port in `ports` is free. A port is taken when another container of this
+ * bridge publishes it (state records), when a container of another Berth bridge publishes it
+ * (rule comments in Berth's nft table), or when a process has bound it (/proc/net).
+ * Throws PortInUseError naming the holder, or InvalidNetworkRequestError when a pinned host
+ * address is not assigned to this host.
  */
 export async function checkPortsAreFree(ports: readonly PublishedPortSpec[], context: PortCheckContext): Promise<void> {
   if (ports.length === 0) return;

@@ -39,7 +39,7 @@ export function parseProcNetTable(text: string, protocol: 'tcp' | 'udp', ipv6: b
   return sockets;
 }
 
-/** The kernel prints an IPv4 address as its 32-bit value in host byte order (little-endian on x86 and arm64). */
+/** Decodes an IPv4 address, which the kernel prints as its 32-bit value in host byte order (little-endian on x86 and arm64). */
 function decodeIpv4(hex: string): string | undefined {
   if (!/^[0-9A-Fa-f]{8}$/.test(hex)) return undefined;
   const bytes = Buffer.from(hex, 'hex');
@@ -87,7 +87,7 @@ export function listBoundSockets(): BoundSocket[] {
  */
 export function socketCoversAddress(socket: BoundSocket, hostIp: string): boolean {
   if (socket.wildcard) return true;
-  // Publications are IPv4 only, so a socket on one specific IPv6 address never sees their traffic.
+  // Publications are IPv4 only, so a socket on one specific IPv6 address never receives their traffic.
   if (parseIpv4(socket.localAddress) === undefined) return false;
   return hostIp === '' || socket.localAddress === hostIp;
 }

@@ -1,7 +1,7 @@
 /**
- * How a container is attached to the network, the `Network=` key of a unit:
- * `bridge` gives it its own namespace, a veth on the host bridge and an address;
- * `host` shares the host's namespace; `none` gives it its own namespace with loopback only.
+ * Network attachment of a container, the `Network=` key of a unit. `bridge` gives it its own
+ * namespace, a veth on the host bridge and an address. `host` keeps it in the host's namespace.
+ * `none` gives it its own namespace with loopback only.
  */
 export type ContainerNetworkMode = 'bridge' | 'host' | 'none';
 
@@ -38,7 +38,7 @@ export interface HostNetworkOptions {
   lockTimeoutMs?: number;
 }
 
-/** What a container asks of the network. */
+/** Network request of one container. */
 export interface ContainerNetworkRequest {
   mode: ContainerNetworkMode;
   publishPorts?: PublishedPortSpec[];

@@ -3,7 +3,7 @@ import { parseIpv4 } from './ipv4';
 import { ContainerNetworkMode, PublishedPortSpec } from './types';
 
 /**
- * Longest container id accepted. The id goes into nft rule comments, which the kernel caps at
+ * Maximum container id length. The id goes into nft rule comments, which the kernel caps at
  * 128 bytes, together with at most 53 bytes of prefix, port and address text.
  */
 export const MAX_CONTAINER_ID_LENGTH = 64;

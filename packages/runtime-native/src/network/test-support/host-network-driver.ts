@@ -15,7 +15,7 @@ export type DriverRequest =
   | { op: 'inspect'; options: HostNetworkOptions; containerId: string }
   | { op: 'removeBridge'; options: HostNetworkOptions };
 
-/** What the driver prints: the result, or the error's class name and message, plus the events seen. */
+/** Driver output: the result or the error's class name and message, plus the events emitted. */
 export type DriverResponse = { ok: true; result: unknown; events: HostNetworkEvent[] } | { ok: false; error: { name: string; message: string }; events: HostNetworkEvent[] };
 
 async function perform(network: HostNetwork, request: DriverRequest): Promise<unknown> {
