@@ -1,9 +1,10 @@
 import { strict as assert } from 'node:assert';
+import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { findFreePort, makeTempDir, removeTempDir, waitFor } from '@berth/testkit';
 import { assertGolden } from '../test-support/golden';
-import { BerthctlResult, describeResult, runBerthctl } from '../test-support/run-berthctl';
+import { BERTHCTL_MAIN, BerthctlResult, describeResult, runBerthctl } from '../test-support/run-berthctl';
 import { SchedulerCluster, startSchedulerCluster } from '../test-support/scheduler-cluster';
 import { CRASHING_IMAGE_SUFFIX, SimulatedAgent } from '../test-support/simulated-agent';
 
@@ -177,6 +178,37 @@ describe('berthctl against a real scheduler', function () {
       '2026-12-04T21:00:01.000Z stdout web@2.service line 2',
       '2026-12-04T21:00:02.000Z stdout web@2.service line 3',
     ]);
+  });
+
+  it('journal follow streams new lines', async () => {
+    const child = spawn(process.execPath, [BERTHCTL_MAIN, 'journal', '-f', '-n', '1', 'web@1'], {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', BERTHCTL_ENDPOINT: cluster.endpoint },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    try {
+      await waitFor(async () => stdout.includes('followed line 2\n'), {
+        timeoutMs: 20_000,
+        describe: () => `journal -f printed no followed lines; stdout:\n${stdout}\nstderr:\n${stderr}`,
+      });
+    } finally {
+      child.kill('SIGTERM');
+      await exited;
+    }
+    const lines = stdout.trimEnd().split('\n');
+    assert.equal(lines[0], '2026-12-04T21:00:02.000Z stdout web@1.service line 3');
+    assert.equal(lines[1], '2026-12-04T21:01:00.000Z stdout web@1.service followed line 1');
+    assert.equal(lines[2], '2026-12-04T21:01:00.000Z stdout web@1.service followed line 2');
+
+    // Closing the client's connection must make the scheduler cancel the agent's stream.
+    await waitFor(async () => agents[0].cancelledFollows.length === 1, {
+      timeoutMs: 10_000,
+      describe: () => 'the scheduler did not cancel the followed journal after berthctl exited',
+    });
   });
 
   it('stop of unknown unit says so', async () => {

@@ -33,6 +33,8 @@ type SchedulerMessage =
 
 /** Delay before a unit with a health check is reported healthy. */
 const HEALTHY_AFTER_MS = 300;
+/** Interval between the lines a followed journal appends. */
+const FOLLOW_INTERVAL_MS = 100;
 /** Units whose image name ends in this fail at once, as a container whose command exits 1. */
 export const CRASHING_IMAGE_SUFFIX = '/crash:1';
 
@@ -46,6 +48,8 @@ export const CRASHING_IMAGE_SUFFIX = '/crash:1';
 export class SimulatedAgent {
   private readonly call: grpc.ClientDuplexStream<unknown, SchedulerMessage>;
   private readonly running = new Map<string, Assignment>();
+  /** Followed journals, by request id, each with the timer that appends lines. */
+  private readonly follows = new Map<string, NodeJS.Timeout>();
   private generation = -1n;
   private heartbeat: NodeJS.Timeout | undefined;
   /** Messages the scheduler sent, for failure output. */
@@ -81,6 +85,7 @@ export class SimulatedAgent {
   /** Tells the scheduler the agent is leaving and closes the stream. */
   async stop(): Promise<void> {
     clearInterval(this.heartbeat);
+    for (const timer of this.follows.values()) clearInterval(timer);
     this.call.write({ drain: { reason: 'test finished' } });
     this.call.end();
     this.call.cancel();
@@ -98,7 +103,9 @@ export class SimulatedAgent {
       case 'assignmentUpdate':
         return this.applyUpdate(message.assignmentUpdate.generation, message.assignmentUpdate.upserts, message.assignmentUpdate.removals);
       case 'logRequest':
-        return this.sendLog(message.logRequest.requestId, message.logRequest.unit, message.logRequest.lines);
+        return this.sendLog(message.logRequest);
+      case 'cancelLogRequest':
+        return this.cancelFollow((message as unknown as { cancelLogRequest: { requestId: string } }).cancelLogRequest.requestId);
       default:
         return;
     }
@@ -177,12 +184,32 @@ export class SimulatedAgent {
     });
   }
 
-  private sendLog(requestId: string, unit: string, lines: number): void {
+  private sendLog(request: { requestId: string; unit: string; lines: number; follow: boolean }): void {
+    const { requestId, unit } = request;
     if (!this.running.has(unit)) {
       this.call.write({ logChunk: { requestId, lines: [], eof: true, error: `unit ${unit} is not running on this machine` } });
       return;
     }
     const all = [0, 1, 2].map((second) => `2026-12-04T21:00:0${second}.000Z stdout ${unit} line ${second + 1}`);
-    this.call.write({ logChunk: { requestId, lines: all.slice(-lines), eof: true, error: '' } });
+    this.call.write({ logChunk: { requestId, lines: all.slice(-request.lines), eof: !request.follow, error: '' } });
+    if (!request.follow) return;
+
+    let count = 0;
+    this.follows.set(
+      requestId,
+      setInterval(() => {
+        count++;
+        this.call.write({ logChunk: { requestId, lines: [`2026-12-04T21:01:00.000Z stdout ${unit} followed line ${count}`], eof: false, error: '' } });
+      }, FOLLOW_INTERVAL_MS),
+    );
+  }
+
+  /** Request ids of followed journals the scheduler cancelled. */
+  readonly cancelledFollows: string[] = [];
+
+  private cancelFollow(requestId: string): void {
+    clearInterval(this.follows.get(requestId));
+    this.follows.delete(requestId);
+    this.cancelledFollows.push(requestId);
   }
 }
