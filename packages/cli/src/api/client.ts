@@ -28,6 +28,9 @@ export function parseEndpoints(value: string): string[] {
   const endpoints = value.split(',').map((item) => item.trim()).filter((item) => item !== '');
   if (endpoints.length === 0) throw new UsageError(`invalid endpoint "${value}": expected an http:// or https:// URL`);
   return endpoints.map((endpoint) => {
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(endpoint)) {
+      throw new UsageError(`invalid endpoint "${endpoint}": expected a URL with a scheme, such as http://${endpoint}`);
+    }
     let url: URL;
     try {
       url = new URL(endpoint);
