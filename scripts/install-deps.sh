@@ -14,6 +14,7 @@ packages=(
   valgrind                     # leak checks of the native addon
   apache2-utils zstd         # htpasswd -B for registry Basic auth tests; zstd layers in image tests
   curl jq
+  openssl                    # self-signed certificates for the scheduler's TLS tests
 )
 
 missing=()

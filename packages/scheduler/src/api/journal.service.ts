@@ -84,6 +84,8 @@ export class JournalService {
     const abort = new AbortController();
     response.on('close', () => abort.abort());
     this.log.debug({ unit: query.unit, machine: machineId, replica: connection.replicaId }, 'relaying journal request');
+    // NOTE: with --tls-cert, replicas relay over HTTPS, so each replica must trust the others'
+    // certificate (system store or NODE_EXTRA_CA_CERTS).
     const upstream = await fetch(url, { signal: abort.signal }).catch((error: Error) => {
       throw new EtcdUnavailableError(`cannot reach scheduler ${connection.replicaId} at ${connection.httpUrl}, which serves machine ${machineId}: ${error.message}`);
     });

@@ -80,8 +80,8 @@ export class MachinesService {
       for (const name of remove) next[name] = null;
       Object.assign(next, set);
       if (!(await this.store.putIf(key, next, current?.modRevision ?? 0))) continue;
-      const machine = (await this.store.get<MachineRecord>(this.store.keys.machine(id)))?.value;
-      return machineView(id, machine, effectiveMetadata(machine?.metadata ?? {}, next), { cpus: 0, memoryBytes: 0, units: 0 });
+      const present = (await this.list()).find((m) => m.id === id);
+      return present ?? machineView(id, undefined, effectiveMetadata({}, next), { cpus: 0, memoryBytes: 0, units: 0 });
     }
     throw new ConflictError(`metadata of machine ${id} changed concurrently ${MAX_WRITE_ATTEMPTS} times; retry`);
   }

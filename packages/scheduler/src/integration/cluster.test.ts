@@ -61,6 +61,19 @@ describe('scheduler replicas with real etcd', function () {
     });
   });
 
+  it('journal relayed across replicas', async () => {
+    const far = agents[2];
+    const unit = [...far.desired.keys()][0];
+    far.onLogRequest = (request) => {
+      far.write({ logChunk: { requestId: request.requestId, lines: [`from ${far.hello.machineId}`], eof: true } });
+    };
+
+    const response = await fetch(`${replicas[0].httpUrl}/v1/units/${encodeURIComponent(unit)}/journal`);
+
+    assert.equal(response.status, 200);
+    assert.equal(await response.text(), `from ${far.hello.machineId}\n`);
+  });
+
   it('killed leader replaced without duplicates', async () => {
     const leaderId = await leaderOf(replicas[0]);
     const leader = replicas.find((r) => r.id === leaderId);

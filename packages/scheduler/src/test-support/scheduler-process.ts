@@ -14,6 +14,8 @@ export interface ReplicaOptions {
   presenceTtlS?: number;
   leaderTtlS?: number;
   extraArgs?: string[];
+  /** Readiness check; defaults to GET /healthz over plain HTTP. */
+  probe?: (httpUrl: string) => Promise<boolean>;
 }
 
 /** A scheduler replica running as a child process. */
@@ -51,7 +53,8 @@ export async function startReplica(options: ReplicaOptions): Promise<Replica> {
   const httpUrl = `http://127.0.0.1:${httpPort}`;
   const exited = () => child.child.exitCode !== null || child.child.signalCode !== null;
   try {
-    await waitFor(async () => !exited() && (await fetch(`${httpUrl}/healthz`)).ok, {
+    const probe = options.probe ?? (async (url: string) => (await fetch(`${url}/healthz`)).ok);
+    await waitFor(async () => !exited() && (await probe(httpUrl)), {
       timeoutMs: START_TIMEOUT_MS,
       intervalMs: 50,
       describe: () => `scheduler ${options.replicaId} did not become healthy at ${httpUrl}; output:\n${child.output()}`,
