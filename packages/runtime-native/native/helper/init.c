@@ -85,19 +85,6 @@ static int write_sysctls(const struct container_spec *spec)
 	return 0;
 }
 
-static int open_start_fifo(const struct container_spec *spec)
-{
-	char path[PATH_MAX];
-
-	snprintf(path, sizeof(path), "%s/exec.fifo", spec->state_dir);
-	/* Opened read-write so the open does not block and the FIFO always has a writer: the read
-	 * below then waits for the byte `start` writes instead of seeing EOF. */
-	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return berth_fail(errno, "open %s", path);
-	return fd;
-}
-
 static int check_cwd(const struct container_spec *spec)
 {
 	char buf[PATH_MAX];
@@ -112,7 +99,7 @@ static int check_cwd(const struct container_spec *spec)
 	return 0;
 }
 
-static int setup(const struct container_spec *spec, struct compiled_filter *filter, int *fifo)
+static int setup(const struct container_spec *spec, struct compiled_filter *filter)
 {
 	cleanup_fd int rootfd = -1;
 	bool userns = spec_new_ns(spec, CLONE_NEWUSER);
@@ -132,8 +119,6 @@ static int setup(const struct container_spec *spec, struct compiled_filter *filt
 		return ret;
 	if ((ret = rootfs_protect(spec, rootfd)) < 0)
 		return ret;
-	if ((*fifo = open_start_fifo(spec)) < 0)
-		return *fifo;
 	if ((ret = rootfs_pivot(spec, rootfd)) < 0)
 		return ret;
 	if ((ret = security_rlimits(spec)) < 0)
@@ -220,13 +205,12 @@ __attribute__((noreturn)) static void run_minimal_init(const struct container_sp
 	}
 }
 
-void container_init(const struct container_spec *spec, int sync_fd)
+void container_init(const struct container_spec *spec, int sync_fd, int fifo)
 {
 	struct compiled_filter filter = {0};
-	int fifo = -1;
 	char c = SYNC_READY;
 
-	if (wait_for_go(sync_fd) < 0 || setup(spec, &filter, &fifo) < 0)
+	if (wait_for_go(sync_fd) < 0 || setup(spec, &filter) < 0)
 		report_and_exit(sync_fd);
 
 	/* No host descriptor may reach the program: everything above 2 closes on exec. */

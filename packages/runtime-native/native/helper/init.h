@@ -10,7 +10,9 @@
 #define SYNC_READY 'r' /* init -> monitor: set up, blocked on the start FIFO */
 #define SYNC_ERROR 'e' /* init -> monitor: followed by "<errno> <message>" */
 
-/* Never returns: exits 1 after reporting a setup failure on `sync_fd`, 127 when exec fails. */
-__attribute__((noreturn)) void container_init(const struct container_spec *spec, int sync_fd);
+/* Never returns: exits 1 after reporting a setup failure on `sync_fd`, 127 when exec fails.
+ * `fifo` is the start FIFO, opened read-write by the monitor: the init may lack the permission
+ * to open the state directory itself once it runs as a mapped user. */
+__attribute__((noreturn)) void container_init(const struct container_spec *spec, int sync_fd, int fifo);
 
 #endif

@@ -127,7 +127,7 @@ static void report(int result_fd, pid_t pid)
 	close(result_fd);
 }
 
-static pid_t clone_init(const struct container_spec *spec, int sync_child, int sync_parent, int result_fd)
+static pid_t clone_init(const struct container_spec *spec, int sync_child, int sync_parent, int result_fd, int fifo)
 {
 	struct clone_args args = {
 		.flags = (uint64_t)ns_clone_flags(spec),
@@ -149,7 +149,7 @@ static pid_t clone_init(const struct container_spec *spec, int sync_child, int s
 		close(result_fd);
 		if (dup2(out, 1) < 0 || dup2(err, 2) < 0)
 			_exit(1);
-		container_init(spec, sync_child);
+		container_init(spec, sync_child, fifo);
 	}
 	int saved = errno;
 	close(out);
@@ -227,6 +227,8 @@ static void remove_fifo(const struct container_spec *spec)
 	unlink(path);
 }
 
+/* Returns the FIFO opened read-write: the open does not block, and because the FIFO then always
+ * has a writer, the init's read waits for the byte `start` writes instead of seeing EOF. */
 static int make_fifo(const struct container_spec *spec)
 {
 	char path[PATH_MAX];
@@ -234,17 +236,20 @@ static int make_fifo(const struct container_spec *spec)
 	snprintf(path, sizeof(path), "%s/exec.fifo", spec->state_dir);
 	if (mkfifo(path, 0600) < 0)
 		return berth_fail(errno, "mkfifo %s", path);
-	return 0;
+	int fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return berth_fail(errno, "open %s", path);
+	return fd;
 }
 
 int monitor_run(struct container_spec *spec, int result_fd)
 {
-	int sync[2];
+	int sync[2], fifo;
 	pid_t init;
 
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	prctl(PR_SET_NAME, "berth-monitor", 0, 0, 0);
-	if (make_fifo(spec) < 0) {
+	if ((fifo = make_fifo(spec)) < 0) {
 		report(result_fd, -1);
 		return 1;
 	}
@@ -253,7 +258,9 @@ int monitor_run(struct container_spec *spec, int result_fd)
 		report(result_fd, -1);
 		return 1;
 	}
-	init = clone_init(spec, sync[1], sync[0], result_fd);
+	init = clone_init(spec, sync[1], sync[0], result_fd, fifo);
+	/* Only the init may hold the FIFO, so `start` fails with ENXIO once the init is gone. */
+	close(fifo);
 	close(sync[1]);
 	if (init < 0) {
 		close(sync[0]);
