@@ -35,6 +35,11 @@ export interface ClusterOptions {
   /** Third octet of the host subnet 10.213.X.0/24. */
   subnetIndex?: number;
   tag?: string;
+  /**
+   * Also start a registry that requires Basic authentication as `username`/`password`, and give
+   * the agents `agentPassword` for it (a wrong one, to test how a bad credential is reported).
+   */
+  authRegistry?: { username: string; password: string; agentPassword: string };
 }
 
 export interface SchedulerProcess {
@@ -75,6 +80,7 @@ export class Cluster {
   readonly apiToken = randomBytes(16).toString('hex');
   etcd!: EtcdServer;
   registry!: RegistryServer;
+  authRegistry?: RegistryServer;
   network!: TestHostNetwork;
   schedulers: SchedulerProcess[] = [];
   agents: AgentProcess[] = [];
@@ -102,11 +108,28 @@ export class Cluster {
     return this.registry.host;
   }
 
-  /** Runs berthctl against the first scheduler replica with the API token. */
+  /** The first scheduler replica that has not been killed. */
+  liveScheduler(): SchedulerProcess {
+    const live = this.schedulers.find((scheduler) => scheduler.process.child.exitCode === null && scheduler.process.child.signalCode === null);
+    if (!live) throw new Error('every scheduler replica of the cluster has exited');
+    return live;
+  }
+
+  /** Writes a unit file under the cluster directory and returns its path. */
+  writeUnit(name: string, text: string): string {
+    const dir = join(this.options.dir, 'units');
+    mkdirSync(dir, { recursive: true });
+    const path = join(dir, name);
+    writeFileSync(path, text);
+    return path;
+  }
+
+  /** Runs berthctl against every live scheduler replica, in order, with the API token. */
   async berthctl(args: string[], options: { endpoint?: string } = {}): Promise<CommandOutcome> {
+    const live = this.schedulers.filter((scheduler) => scheduler.process.child.exitCode === null && scheduler.process.child.signalCode === null);
     const env = {
       ...process.env,
-      BERTHCTL_ENDPOINT: options.endpoint ?? this.schedulers[0].httpEndpoint,
+      BERTHCTL_ENDPOINT: options.endpoint ?? live.map((scheduler) => scheduler.httpEndpoint).join(','),
       BERTHCTL_TOKEN: this.apiToken,
       NO_COLOR: '1',
     };
@@ -118,6 +141,15 @@ export class Cluster {
       const match = /exited with (\d+)/.exec(message);
       return { code: match ? Number(match[1]) : -1, stdout: '', stderr: message };
     }
+  }
+
+  /** Kills scheduler replica `index` with SIGKILL and waits for it to exit. */
+  async killScheduler(index: number): Promise<void> {
+    const child = this.schedulers[index].process.child;
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise((resolveExit) => child.once('exit', resolveExit));
+    child.kill('SIGKILL');
+    await exited;
   }
 
   /** Starts (or restarts) the agent of host `index` with its existing state directory. */
@@ -135,9 +167,10 @@ export class Cluster {
       '--state-dir', agent.stateDir,
       '--run-dir', agent.runDir,
       '--container-subnet', `10.231.${index + 1}.0/24`,
-      '--insecure-registries', this.registry.host,
+      '--insecure-registries', [this.registry.host, this.authRegistry?.host].filter(Boolean).join(','),
       '--log-level', 'debug',
     ];
+    if (this.authRegistry) args.push('--registry-auth-file', join(this.options.dir, 'registry-auth.json'));
     agent.process = startProcess('nsenter', args, { logFile: agent.logFile, daemon: this.options.daemon });
   }
 
@@ -158,6 +191,7 @@ export class Cluster {
     for (const scheduler of this.schedulers) await scheduler.process.stop().catch((error: Error) => failures.push(error.message));
     await this.network?.destroy().catch((error: Error) => failures.push(error.message));
     await this.registry?.stop().catch((error: Error) => failures.push(error.message));
+    await this.authRegistry?.stop().catch((error: Error) => failures.push(error.message));
     await this.etcd?.stop().catch((error: Error) => failures.push(error.message));
     if (failures.length > 0) throw new Error(`cluster cleanup failed: ${failures.join('; ')}`);
   }
@@ -177,6 +211,24 @@ export class Cluster {
       logFile: join(dir, 'registry.log'),
       daemon,
     });
+    if (this.options.authRegistry) await this.startAuthRegistry(this.options.authRegistry);
+  }
+
+  private async startAuthRegistry(credentials: { username: string; password: string; agentPassword: string }): Promise<void> {
+    const { dir, daemon } = this.options;
+    const htpasswdFile = join(dir, 'htpasswd');
+    const { stdout } = await runCommand('htpasswd', ['-nbB', credentials.username, credentials.password]);
+    writeFileSync(htpasswdFile, stdout.trim() + '\n');
+    this.authRegistry = await startRegistry({
+      address: this.network.gatewayAddress,
+      htpasswdFile,
+      dir: join(dir, 'auth-registry'),
+      logFile: join(dir, 'auth-registry.log'),
+      daemon,
+    });
+    const auth = Buffer.from(`${credentials.username}:${credentials.agentPassword}`).toString('base64');
+    const config = { auths: { [this.authRegistry.host]: { auth } } };
+    writeFileSync(join(dir, 'registry-auth.json'), JSON.stringify(config, null, 2), { mode: 0o600 });
   }
 
   private async startScheduler(index: number): Promise<void> {
@@ -228,7 +280,7 @@ export class Cluster {
 
   /** Waits until the API lists `count` machines. */
   async waitForMachines(count: number): Promise<void> {
-    const endpoint = this.schedulers[0].httpEndpoint;
+    const endpoint = this.liveScheduler().httpEndpoint;
     await waitFor(async () => {
       const response = await fetch(`${endpoint}/v1/machines`);
       const body = (await response.json()) as { machines: unknown[] };
@@ -237,6 +289,11 @@ export class Cluster {
       timeoutMs: START_TIMEOUT_MS,
       describe: () => `fewer than ${count} machines joined within ${START_TIMEOUT_MS} ms\n${this.describeFailures()}`,
     });
+  }
+
+  /** The last lines of every scheduler and agent log, for failure messages. */
+  logTail(): string {
+    return this.describeFailures();
   }
 
   private describeFailures(): string {

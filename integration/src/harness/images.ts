@@ -21,7 +21,11 @@ export interface SampleImage {
  * Builds an OCI image from busybox-static with umoci and pushes it to `registryHost` with skopeo,
  * both independent of Berth. Returns the pushed reference `HOST/REPOSITORY:TAG`.
  */
-export async function buildAndPushImage(registryHost: string, image: SampleImage): Promise<string> {
+export async function buildAndPushImage(
+  registryHost: string,
+  image: SampleImage,
+  options: { credentials?: { username: string; password: string } } = {},
+): Promise<string> {
   const workDir = makeTempDir('image');
   try {
     const layout = join(workDir, 'layout');
@@ -36,7 +40,8 @@ export async function buildAndPushImage(registryHost: string, image: SampleImage
     await runCommand('umoci', ['config', '--image', ref, ...configArguments(image)]);
 
     const reference = `${registryHost}/${image.repository}:${image.tag}`;
-    await runCommand('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', `oci:${ref}`, `docker://${reference}`]);
+    const credentials = options.credentials ? ['--dest-creds', `${options.credentials.username}:${options.credentials.password}`] : [];
+    await runCommand('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', ...credentials, `oci:${ref}`, `docker://${reference}`]);
     return reference;
   } finally {
     removeTempDir(workDir);
