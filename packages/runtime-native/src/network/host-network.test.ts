@@ -364,4 +364,19 @@ describe('HostNetwork in simulated hosts', function () {
     assert.deepEqual(report.netnsFiles, ['orphan']);
     await assertNoLeftovers(hostA);
   });
+
+  it('reuses an id whose record was lost', async function () {
+    await setup(hostA, 'reused');
+    rmSync(join(hostA.options.stateDir, 'network', 'berth0.json'));
+
+    const again = await setup(hostA, 'reused');
+    assert.ok(again.netnsPath);
+    const links = JSON.parse(await runIn(again.netnsPath, 'ip', ['-j', 'link', 'show'])) as Array<{ ifname: string }>;
+    assert.deepEqual(links.map((link) => link.ifname).sort(), ['eth0', 'lo']);
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((line) => line.split(' ')[4] === again.netnsPath);
+    assert.equal(mounts.length, 1, 'one namespace bound on the file');
+
+    await expectOk(hostA, { op: 'teardown', containerId: 'reused' });
+    await assertNoLeftovers(hostA);
+  });
 });

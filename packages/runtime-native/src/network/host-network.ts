@@ -112,7 +112,11 @@ export class HostNetwork extends EventEmitter {
       try {
         return await this.build(state, record);
       } catch (error) {
-        await this.release(state, record).catch(() => undefined); // the setup error is the one to report
+        // The setup error is the one to report. A failed rollback keeps the record, so garbage
+        // collection or a teardown finishes it later.
+        await this.release(state, record).catch((rollbackError: unknown) => {
+          this.emitWarning(containerId, `cleanup after failed setup is incomplete: ${String(rollbackError)}`);
+        });
         saveNetworkState(this.statePath, state);
         throw error;
       }
@@ -218,6 +222,10 @@ export class HostNetwork extends EventEmitter {
       this.emitStep(id, 'bridge');
     }
     if (record.netnsPath !== undefined) {
+      // A namespace file or veth of this id without a record survives a lost state file; reusing
+      // the id must not stack a second namespace on the file or collide with the old veth.
+      await removeNetns(record.netnsPath);
+      if (record.hostInterface !== undefined) await this.removeOwnedVeth(record.hostInterface, id);
       await createNetns(record.netnsPath);
       this.emitStep(id, 'netns');
     }
