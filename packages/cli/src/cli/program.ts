@@ -15,6 +15,8 @@ import { CommandContext, createContext, GlobalOptions, parseCount } from './cont
 import type { CliIo } from './io';
 
 type Action = (context: CommandContext, args: unknown[]) => Promise<void>;
+/** Wraps an action into a commander action handler that first builds the command context. */
+type Runner = (action: Action) => (...args: unknown[]) => Promise<void>;
 
 /**
  * Builds the `berthctl` command tree. Commander is set to throw instead of exiting, so the caller
@@ -32,7 +34,7 @@ export function buildProgram(io: CliIo, version: string): Command {
     .showSuggestionAfterError()
     .helpCommand('help [command]', 'show help for a command');
 
-  const run = (action: Action) =>
+  const run: Runner = (action) =>
     async (...args: unknown[]) => {
       // Commander passes the declared arguments, the options, then the command itself.
       const command = args[args.length - 1] as Command;
@@ -47,7 +49,7 @@ export function buildProgram(io: CliIo, version: string): Command {
   return program;
 }
 
-function addVerify(program: Command, run: (action: Action) => (...args: unknown[]) => Promise<void>): void {
+function addVerify(program: Command, run: Runner): void {
   program
     .command('verify')
     .description('check unit files offline and print every problem as FILE:LINE:COLUMN: SEVERITY: MESSAGE on stdout')
@@ -74,7 +76,7 @@ function blockOptions(command: Command, withReplace: boolean): Command {
     );
 }
 
-function addCreate(program: Command, verb: CreateVerb, run: (action: Action) => (...args: unknown[]) => Promise<void>): void {
+function addCreate(program: Command, verb: CreateVerb, run: Runner): void {
   const descriptions: Record<CreateVerb, string> = {
     submit: 'store units in the cluster without scheduling them (desired state inactive)',
     load: 'submit if needed, place the units and create their containers (desired state loaded)',
@@ -89,7 +91,7 @@ function addCreate(program: Command, verb: CreateVerb, run: (action: Action) => 
   command.action(run((context, [units, options]) => createCommand(verb, units as string[], withBlock(options), context)));
 }
 
-function addStateChanges(program: Command, run: (action: Action) => (...args: unknown[]) => Promise<void>): void {
+function addStateChanges(program: Command, run: Runner): void {
   const verbs = [
     ['stop', 'stop the units but keep their containers (desired state loaded)', stopCommand],
     ['unload', 'remove the units from their machines but keep them in the cluster (desired state inactive)', unloadCommand],
@@ -102,7 +104,7 @@ function addStateChanges(program: Command, run: (action: Action) => (...args: un
   }
 }
 
-function addReads(program: Command, run: (action: Action) => (...args: unknown[]) => Promise<void>): void {
+function addReads(program: Command, run: Runner): void {
   program
     .command('cat')
     .description('print a unit file as it was submitted')

@@ -21,6 +21,10 @@ const DETAIL_FETCH_CONCURRENCY = 8;
 /** Fields of list-unit-files that need each unit's text (for `Global=` and `Description=`). */
 const FIELDS_NEEDING_TEXT = ['global', 'desc', 'state', 'target'];
 
+/** fleetctl's old name of the `target` field, still accepted with a warning. */
+const DEPRECATED_TARGET_FIELD = 'tmachine';
+const LIST_UNIT_FILES_ACCEPTED_COLUMNS = [...LIST_UNIT_FILES_COLUMNS, { name: DEPRECATED_TARGET_FIELD, render: () => '' }];
+
 /** `list-units`: one row per unit and machine from the states agents reported. */
 export async function listUnitsCommand(options: ListOptions, context: CommandContext): Promise<void> {
   const fields = parseFields(options.fields, LIST_UNITS_COLUMNS, 'list-units');
@@ -34,12 +38,11 @@ export async function listUnitsCommand(options: ListOptions, context: CommandCon
 
 /** `list-unit-files`: one row per unit stored in the cluster, whatever its state. */
 export async function listUnitFilesCommand(options: ListOptions, context: CommandContext): Promise<void> {
-  const fields = parseFields(options.fields, [...LIST_UNIT_FILES_COLUMNS, { name: 'tmachine', render: () => '' }], 'list-unit-files')
-    .map((field) => {
-      if (field !== 'tmachine') return field;
-      context.warn('the field "tmachine" is deprecated; use "target"');
-      return 'target';
-    });
+  const fields = parseFields(options.fields, LIST_UNIT_FILES_ACCEPTED_COLUMNS, 'list-unit-files').map((field) => {
+    if (field !== DEPRECATED_TARGET_FIELD) return field;
+    context.warn(`the field "${DEPRECATED_TARGET_FIELD}" is deprecated; use "target"`);
+    return 'target';
+  });
   const client = context.client();
   const units = await client.listUnits();
   if (options.json === true) return writeJson(context, units);
