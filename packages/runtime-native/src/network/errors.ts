@@ -89,8 +89,3 @@ export class NetworkLockTimeoutError extends NetworkError {
     super(`timed out after ${waitedMs} ms waiting for lock ${lockPath} held by pid ${holderPid ?? 'unknown'}; is another agent using the same state directory?`);
   }
 }
-
-/** A bug in Berth: an invariant of this module does not hold. */
-export class NetworkInternalError extends NetworkError {
-  readonly retryable = false;
-}

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { InvalidNetworkRequestError } from './errors';
+import { InvalidNetworkRequestError, NetworkNotSupportedError } from './errors';
 import { PublishedPortSpec } from './types';
 import {
   describePublishedPort, hostnameFromContainerId, publishedPortsClash, validateBridgeName, validateContainerId,
@@ -82,10 +82,14 @@ describe('network request validation', function () {
       ['port above 65535', [port(70000)], /ports must be integers/],
       ['fractional port', [port(80.5)], /ports must be integers/],
       ['unknown protocol', [port(80, { protocol: 'sctp' as 'tcp' })], /protocol must be tcp or udp/],
-      ['IPv6 host address', [port(80, { hostIp: '::1' })], /IPv6 publishing is not supported/],
+      ['malformed host address', [port(80, { hostIp: '192.0.2' })], /host address must be an IPv4 address/],
       ['same port twice', [port(80), port(80, { containerPort: 81 })], /already claimed by PublishPort=80:80\/tcp/],
       ['wildcard and pinned', [port(80, { hostIp: '192.0.2.1' }), port(80)], /already claimed/],
     ];
+    it('rejects an IPv6 host address as not supported', function () {
+      assert.throws(() => validatePublishPorts([port(80, { hostIp: '::1' })]), (error: unknown) => error instanceof NetworkNotSupportedError && /IPv6 host address is not supported/.test(error.message));
+    });
+
     for (const [name, ports, message] of invalid) {
       it(`rejects ${name}`, function () {
         rejects(() => validatePublishPorts(ports), message);

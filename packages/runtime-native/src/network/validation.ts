@@ -1,4 +1,4 @@
-import { InvalidNetworkRequestError } from './errors';
+import { InvalidNetworkRequestError, NetworkNotSupportedError } from './errors';
 import { parseIpv4 } from './ipv4';
 import { ContainerNetworkMode, PublishedPortSpec } from './types';
 
@@ -77,10 +77,11 @@ export function validatePublishPorts(ports: readonly PublishedPortSpec[]): void 
         throw new InvalidNetworkRequestError(`invalid PublishPort=${where}: ports must be integers from 1 to ${MAX_PORT}`);
       }
     }
+    if (port.hostIp.includes(':')) {
+      throw new NetworkNotSupportedError(`PublishPort=${where}: publishing on an IPv6 host address is not supported; use an IPv4 address or none`);
+    }
     if (port.hostIp !== '' && parseIpv4(port.hostIp) === undefined) {
-      throw new InvalidNetworkRequestError(
-        `invalid PublishPort=${where}: host address must be IPv4 (IPv6 publishing is not supported)`,
-      );
+      throw new InvalidNetworkRequestError(`invalid PublishPort=${where}: host address must be an IPv4 address`);
     }
     const clash = [...seen.values()].find((other) => publishedPortsClash(other, port));
     if (clash) {
