@@ -87,7 +87,7 @@ describe('berthctl usage', () => {
   });
 
   it('exits 2 on usage errors', async () => {
-    for (const args of [['no-such-command'], ['start'], ['list-units', '--fields', 'unit,colour'], ['start', '--block-attempts', 'x', 'a']]) {
+    for (const args of [['no-such-command'], ['start'], ['list-units', '--fields', 'unit,colour'], ['start', '--block-attempts', 'x', 'a'], ['stop', 'bad!name']]) {
       const result = await runBerthctl(args);
       assert.equal(result.status, 2, `${args.join(' ')}: ${describeResult(result)}`);
       assert.notEqual(result.stderr, '', `${args.join(' ')} printed no error`);

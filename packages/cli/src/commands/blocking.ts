@@ -61,8 +61,11 @@ export function reportFailure(error: unknown, context: CommandContext): ExitStat
 export function throwIfAnyFailed(results: (ExitStatus | undefined)[]): void {
   const failures = results.filter((result): result is ExitStatus => result !== undefined && result !== ExitCode.ok);
   if (failures.length === 0) return;
-  const unreachable = failures.includes(ExitCode.unreachable);
-  throw new PartialFailureError('', unreachable ? ExitCode.unreachable : ExitCode.failure);
+  // An unreachable scheduler outranks a usage error, which outranks an ordinary failure.
+  for (const status of [ExitCode.unreachable, ExitCode.usage]) {
+    if (failures.includes(status)) throw new PartialFailureError('', status);
+  }
+  throw new PartialFailureError('', ExitCode.failure);
 }
 
 async function observeUnit(client: SchedulerClient, name: string, verb: WaitVerb): Promise<Observation> {
