@@ -144,7 +144,9 @@ export class HostNetwork extends EventEmitter {
    * veths whose alias names a dead container, namespace files and /etc directories under runDir,
    * and rules (re-rendered from the remaining records). Only resources carrying a mark (state
    * record, interface alias, or a file under this instance's runDir named by container id) are
-   * removed. Throws NetworkCommandError or NetworkLockTimeoutError.
+   * removed. A record whose removal fails stays, with a `warning` event, and the others are
+   * still collected. Throws NetworkCommandError or NetworkLockTimeoutError for failures outside
+   * one record.
    */
   async collectGarbage(liveContainerIds: Iterable<string>): Promise<GarbageCollectionReport> {
     const live = new Set(liveContainerIds);
@@ -154,7 +156,13 @@ export class HostNetwork extends EventEmitter {
 
       for (const record of Object.values(state.containers)) {
         if (live.has(record.containerId)) continue;
-        await this.release(state, record);
+        try {
+          await this.release(state, record);
+        } catch (error) {
+          // One stuck container must not keep the others' leftovers; its record stays for the next run.
+          this.emitWarning(record.containerId, `garbage collection failed, will retry at the next collection: ${String(error)}`);
+          continue;
+        }
         report.records.push(record.containerId);
         this.emitCollected(record.containerId, 'record', this.statePath);
       }
