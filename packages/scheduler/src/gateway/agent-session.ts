@@ -143,6 +143,17 @@ export class AgentSession {
     this.transition('active', 'registered');
     this.sendWelcome();
     this.sendFullSet();
+    this.logUnassignedRunning(hello.running ?? []);
+  }
+
+  /**
+   * Logs units the agent runs that are not assigned to it. The assignment table in etcd is the
+   * truth, so the agent stops them when it applies the set; the log line explains why.
+   */
+  private logUnassignedRunning(running: Array<{ name: string }>): void {
+    const assigned = this.host.store.mirror.assignments.get(this.machineId);
+    const stray = running.map((r) => r.name).filter((name) => !assigned?.has(name));
+    if (stray.length > 0) this.log.info({ units: stray.slice(0, 20), count: stray.length }, 'agent runs units not assigned to it; it will stop them');
   }
 
   /** Puts the machine record on the presence lease, granting a new lease when there is none. */

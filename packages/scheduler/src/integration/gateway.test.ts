@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import * as grpc from '@grpc/grpc-js';
-import { EtcdServer, startEtcd } from '@berth/testkit';
+import { EtcdServer, startEtcd, waitFor } from '@berth/testkit';
 import { loadBerthProto } from '../gateway/proto';
 import { requestJson, Replica, startReplica } from '../test-support/scheduler-process';
 import { TestAgent } from '../test-support/test-agent';
@@ -117,6 +117,34 @@ describe('agent gateway with real etcd', function () {
     const units = await replica.getJson('/v1/units');
     assert.equal(units.body.units.find((u: any) => u.name === 'move.service').machineId, MACHINE_B);
     await requestJson(replica, 'DELETE', '/v1/units/move.service');
+  });
+
+  it('expired machine re-registers on heartbeat', async () => {
+    const agent = connect({ machineId: MACHINE_A });
+    agent.startHeartbeats(300);
+    await agent.until(() => agent.messages.some((m) => m.assignmentSet), 'registered');
+    const present = async () => (await replica.getJson('/v1/machines')).body.machines.some((m: any) => m.id === MACHINE_A);
+
+    agent.stopHeartbeats();
+    await waitFor(async () => !(await present()), { timeoutMs: 10_000, describe: () => 'machine did not expire' });
+    agent.startHeartbeats(300);
+    await waitFor(present, { timeoutMs: 10_000, describe: () => 'machine did not come back' });
+
+    assert.equal(agent.messages.filter((m) => m.error).length, 0, JSON.stringify(agent.messages.filter((m) => m.error)));
+    assert.equal(agent.status, undefined);
+  });
+
+  it('drain expires presence at once', async () => {
+    const agent = connect({ machineId: MACHINE_B });
+    agent.startHeartbeats(300);
+    await agent.until(() => agent.messages.some((m) => m.assignmentSet), 'registered');
+
+    agent.write({ drain: { reason: 'host shutdown' } });
+    const status = await agent.ended();
+    const machines = (await replica.getJson('/v1/machines')).body.machines;
+
+    assert.equal(status.code, grpc.status.OK);
+    assert.ok(!machines.some((m: any) => m.id === MACHINE_B), 'drained machine still present');
   });
 
   it('unit state reports stored', async () => {

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { Inject, Injectable, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { Etcd3, IOperation, Lease, Watcher } from 'etcd3';
+import { Etcd3, EtcdLeaseInvalidError, IOperation, Lease, Watcher } from 'etcd3';
 import { Logger } from 'pino';
 import { SchedulerConfig } from '../config/config';
 import { NotLeaderError, toSchedulerError } from '../errors';
@@ -172,9 +172,16 @@ export class EtcdStore implements OnModuleInit, OnModuleDestroy {
     });
   }
 
-  /** Sends one keep-alive for a lease by id; returns the remaining TTL in seconds (0 when it expired). */
+  /** Sends one keep-alive for a lease; returns the remaining TTL in seconds, 0 when the lease expired. */
   async keepAliveOnce(lease: Lease): Promise<number> {
-    return this.guard('keep lease alive', async () => Number((await lease.keepaliveOnce()).TTL));
+    return this.guard('keep lease alive', async () => {
+      try {
+        return Number((await lease.keepaliveOnce()).TTL);
+      } catch (error) {
+        if (error instanceof EtcdLeaseInvalidError) return 0;
+        throw error;
+      }
+    });
   }
 
   /** Creates `key` on `lease` only if it is absent; returns its create revision, or undefined when taken. */
