@@ -86,11 +86,7 @@ export function readHostResolvConf(path: string): string {
 /** Writes the files into `dir` (created if needed) and returns their paths. */
 export function writeEtcFiles(dir: string, content: EtcFilesContent): ContainerEtcFiles {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const files: ContainerEtcFiles = {
-    hosts: join(dir, 'hosts'),
-    hostname: join(dir, 'hostname'),
-    resolvConf: join(dir, 'resolv.conf'),
-  };
+  const files = etcFilePaths(dir);
   writeFileSync(files.hosts, content.hosts, { mode: 0o644 });
   writeFileSync(files.hostname, content.hostname, { mode: 0o644 });
   writeFileSync(files.resolvConf, content.resolvConf, { mode: 0o644 });

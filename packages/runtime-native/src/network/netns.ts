@@ -1,5 +1,5 @@
 import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { commandFailedWith, runHostCommand, runInNetns } from './command';
 
 /**
@@ -9,7 +9,7 @@ import { commandFailedWith, runHostCommand, runInNetns } from './command';
  * namespace starts with `lo` down. Throws NetworkCommandError when unshare or ip fails.
  */
 export async function createNetns(path: string): Promise<void> {
-  mkdirSync(resolve(path, '..'), { recursive: true, mode: 0o755 });
+  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
   closeSync(openSync(path, 'a', 0o444));
   await runHostCommand('unshare', [`--net=${path}`, '--', 'true']);
   await runInNetns(path, 'ip', ['link', 'set', 'dev', 'lo', 'up']);
