@@ -84,6 +84,17 @@ function planV1(layout: CgroupLayout, path: string, r: OciResources, deviceRules
 }
 
 function planV2(layout: CgroupLayout, path: string, r: OciResources, deviceRules: OciDeviceRule[]): CgroupPlan {
+  // TODO: device rules on cgroup v2 need a BPF_PROG_TYPE_CGROUP_DEVICE program attached to the
+  // container's cgroup, which this runtime does not build yet. Rather than run without the
+  // restriction, it rejects every spec on a pure v2 host, since the default rules grant rw access.
+  if (deviceRules.some((rule) => !rule.allow || rule.access !== 'm')) {
+    throw new CgroupPlanError('device access rules on cgroup v2 are not supported (no eBPF device filter yet)');
+  }
+  return planV2Resources(layout, path, r);
+}
+
+/** The v2 directory and file writes for `r`, without device rules. Exported for tests. */
+export function planV2Resources(layout: CgroupLayout, path: string, r: OciResources): CgroupPlan {
   const root = layout.unifiedMount as string;
   const dir = join(root, path);
   const writes: CgroupWrite[] = [];
@@ -94,11 +105,6 @@ function planV2(layout: CgroupLayout, path: string, r: OciResources, deviceRules
     writes.push({ dir, file, value: String(value) });
   };
 
-  // NOTE: device rules on cgroup v2 need a BPF_PROG_TYPE_CGROUP_DEVICE program, which this
-  // runtime does not build yet; rather than run without the restriction it rejects the spec.
-  if (deviceRules.some((rule) => !rule.allow || rule.access !== 'm')) {
-    throw new CgroupPlanError('device access rules on cgroup v2 are not supported (no eBPF device filter yet)');
-  }
   add('memory', 'memory.max', r.memory?.limit);
   add('memory', 'memory.low', r.memory?.reservation);
   add('memory', 'memory.swap.max', swapV2(r.memory?.limit, r.memory?.swap));

@@ -1,0 +1,122 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { ContainerStateError, InvalidArgumentError } from './errors';
+import { Runtime } from './runtime';
+import { makeBusyboxBundle, TestBundle } from './testing/busybox-bundle';
+import { leftoverTestCgroups, testCgroupsPath, TestRuntime } from './testing/container-run';
+
+describe('runtime lifecycle', function () {
+  this.timeout(60000);
+  const rt = new TestRuntime();
+  const bundles: TestBundle[] = [];
+  const bundle = (options: Parameters<typeof makeBusyboxBundle>[0]) => {
+    const b = makeBusyboxBundle(options);
+    bundles.push(b);
+    return b;
+  };
+
+  after(async () => {
+    await rt.dispose();
+    for (const b of bundles) b.remove();
+    assert.deepEqual(leftoverTestCgroups(), [], 'cgroups left behind');
+  });
+
+  it('goes created, running, stopped', async () => {
+    const id = rt.nextId('life');
+    const b = bundle({ args: ['sleep', '30'], cgroupsPath: testCgroupsPath(id) });
+    const created = await rt.runtime.create(id, b.dir);
+    assert.equal(created.status, 'created');
+    assert.ok(created.pid && created.pid > 0);
+    await rt.runtime.start(id);
+    assert.equal((await rt.runtime.state(id)).status, 'running');
+    await assert.rejects(rt.runtime.start(id), ContainerStateError);
+    await rt.runtime.kill(id, 'KILL');
+    const stopped = await rt.runtime.waitExit(id);
+    assert.equal(stopped.status, 'stopped');
+    assert.equal(stopped.exitSignal, 9);
+    assert.equal(stopped.exitCode, 137);
+    await rt.runtime.delete(id);
+    await assert.rejects(rt.runtime.state(id), /not found/);
+  });
+
+  it('records the exit code', async () => {
+    const id = rt.nextId('code');
+    const { state } = await rt.runToExit(bundle({ args: ['sh', '-c', 'exit 42'], cgroupsPath: testCgroupsPath(id) }), id);
+    assert.equal(state.exitCode, 42);
+    assert.equal(state.exitSignal, 0);
+    assert.equal(state.oomKilled, false);
+  });
+
+  it('deletes a created container without start', async () => {
+    const id = rt.nextId('nostart');
+    await rt.runtime.create(id, bundle({ args: ['true'], cgroupsPath: testCgroupsPath(id) }).dir);
+    await rt.runtime.delete(id);
+    assert.deepEqual((await rt.runtime.list()).map((s) => s.id).filter((x) => x === id), []);
+  });
+
+  it('refuses to delete a running container without force', async () => {
+    const id = rt.nextId('busy');
+    await rt.runtime.run(id, bundle({ args: ['sleep', '30'], cgroupsPath: testCgroupsPath(id) }).dir);
+    await assert.rejects(rt.runtime.delete(id), ContainerStateError);
+    await rt.runtime.delete(id, { force: true });
+  });
+
+  it('rejects a duplicate id', async () => {
+    const id = rt.nextId('dup');
+    const b = bundle({ args: ['sleep', '30'], cgroupsPath: testCgroupsPath(id) });
+    await rt.runtime.create(id, b.dir);
+    await assert.rejects(rt.runtime.create(id, b.dir), /already exists/);
+    await rt.runtime.delete(id, { force: true });
+  });
+
+  it('rejects ids that could escape the run directory', async () => {
+    await assert.rejects(rt.runtime.create('../x', '/nonexistent'), /config.json|container id/);
+    await assert.rejects(rt.runtime.state('../x'), InvalidArgumentError);
+  });
+
+  it('reports a missing program with ENOENT in stderr', async () => {
+    const id = rt.nextId('noprog');
+    const { state, stderr } = await rt.runToExit(bundle({ args: ['no-such-program'], cgroupsPath: testCgroupsPath(id) }), id);
+    assert.equal(state.exitCode, 127);
+    assert.match(stderr, /execve no-such-program: not found in PATH/);
+  });
+
+  it('reaps orphans with the minimal init', async () => {
+    const id = rt.nextId('init');
+    const b = bundle({ args: ['sh', '-c', '(sleep 0.2 &); sleep 1; ps -o pid,stat,comm'], cgroupsPath: testCgroupsPath(id) });
+    const out = join(b.dir, 'init.out');
+    await rt.runtime.run(id, b.dir, { stdoutPath: out, init: true });
+    await rt.runtime.waitExit(id);
+    await rt.runtime.delete(id);
+    const ps = readFileSync(out, 'utf8');
+    assert.match(ps, /^\s*1\s+\S+\s+berth-init$/m);
+    assert.doesNotMatch(ps, /\sZ\s/);
+  });
+
+  it('keeps a container running after its creator is killed', async () => {
+    const id = rt.nextId('orphan');
+    const b = bundle({ args: ['sleep', '300'], cgroupsPath: testCgroupsPath(id) });
+    const child = spawn(process.execPath, [join(__dirname, 'testing', 'create-and-hang.js'), rt.runDir, id, b.dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', () => output.includes('ready') && resolve());
+      child.once('exit', () => reject(new Error(`creator exited early: ${output}`)));
+    });
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGKILL');
+    await exited;
+
+    const fresh = new Runtime({ runDir: rt.runDir });
+    const listed = (await fresh.list()).find((s) => s.id === id);
+    assert.equal(listed?.status, 'running');
+    assert.equal(String(listed?.pid), output.match(/ready (\d+)/)?.[1]);
+    await fresh.kill(id, 'SIGKILL');
+    assert.equal((await fresh.waitExit(id)).exitSignal, 9);
+    await fresh.delete(id);
+  });
+});
