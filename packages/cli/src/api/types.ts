@@ -37,6 +37,8 @@ export interface UnitSummary {
   hash: string;
   desiredState: FleetState;
   machineId: string | null;
+  /** Every machine the unit is placed on, sorted; several only for a global unit. Not in docs/api.md. */
+  machineIds?: string[];
   /** Why the unit is not placed, or null. */
   reason: string | null;
   state: UnitState | null;
@@ -53,16 +55,19 @@ export interface Resources {
   memoryBytes: number;
 }
 
-/** One entry of `GET /v1/machines`. */
+/**
+ * One entry of `GET /v1/machines`. The scheduler returns null address, capacity, version and
+ * lastSeen for a machine known only by metadata an operator set, with no agent connected.
+ */
 export interface Machine {
   id: string;
-  address: string;
+  address: string | null;
   metadata: Record<string, string>;
-  capacity: Resources;
+  capacity: Resources | null;
   allocated: Resources;
   units: number;
-  version: string;
-  lastSeen: string;
+  version: string | null;
+  lastSeen: string | null;
 }
 
 /** Body of `PUT /v1/units/NAME`. */

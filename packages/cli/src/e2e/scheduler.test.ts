@@ -17,6 +17,7 @@ const UNIT_FILES: Record<string, string> = {
   'web@.service': '[Unit]\nDescription=Web server %i\n\n[Container]\nImage=127.0.0.1:5000/berth/web:1\n\n[X-Fleet]\nMachineMetadata=slot=%i\n',
   'db.service': '[Unit]\nDescription=Database\n\n[Container]\nImage=127.0.0.1:5000/berth/db:1\n\n[X-Fleet]\nMachineMetadata=disk=ssd\n',
   'cache.service': '[Unit]\nDescription=Cache\n\n[Container]\nImage=127.0.0.1:5000/berth/cache:1\n\n[X-Fleet]\nMachineMetadata=role=cache\n',
+  'monitor.service': '[Unit]\nDescription=Node monitor\n\n[Container]\nImage=127.0.0.1:5000/berth/monitor:1\n\n[X-Fleet]\nGlobal=true\n',
   'api.service': '[Unit]\nDescription=API\n\n[Container]\nImage=127.0.0.1:5000/berth/api:1\nHealthCmd=/bin/check\n\n[X-Fleet]\nMachineMetadata=slot=1\n',
   'crash.service': `[Container]\nImage=127.0.0.1:5000/berth${CRASHING_IMAGE_SUFFIX}\n\n[Service]\nRestart=no\n\n[X-Fleet]\nMachineMetadata=slot=2\n`,
 };
@@ -132,6 +133,20 @@ describe('berthctl against a real scheduler', function () {
     );
   });
 
+  it('start of global unit does not wait', async () => {
+    const result = await berthctl(['start', 'monitor']);
+    assert.equal(result.status, 0, describeResult(result));
+    assert.equal(result.stdout, 'Triggered global unit monitor.service start\n');
+
+    await waitFor(async () => {
+      const response = await fetch(`${cluster.endpoint}/v1/state?unit=monitor.service`);
+      return ((await response.json()) as { states: unknown[] }).states.length === 2;
+    }, { timeoutMs: 20_000, describe: () => 'monitor.service was not reported by both machines' });
+    const status = await berthctl(['status', '--lines', '1', 'monitor']);
+    assert.equal(status.status, 0, describeResult(status));
+    assertGolden('e2e-status-monitor.txt', withoutTimes(status.stdout));
+  });
+
   it('endpoint list skips unreachable replica', async () => {
     const closed = `http://127.0.0.1:${await findFreePort()}`;
     const result = await runBerthctl(['--endpoint', `${closed},${cluster.endpoint}`, 'list-machines', '--no-legend', '--fields', 'ip']);
@@ -234,13 +249,14 @@ describe('berthctl against a real scheduler', function () {
     assert.equal(unload.status, 0, describeResult(unload));
     assert.equal(unload.stdout, 'Unit db.service inactive\n');
 
-    const destroy = await berthctl(['destroy', 'web@1', 'web@2', 'db', 'cache', 'api', 'crash', 'web@.service', 'nope']);
+    const destroy = await berthctl(['destroy', 'web@1', 'web@2', 'db', 'cache', 'api', 'crash', 'monitor', 'web@.service', 'nope']);
     assert.equal(destroy.status, 0, describeResult(destroy));
     assert.deepEqual(sortedLines(destroy.stdout), [
       'Destroyed api.service',
       'Destroyed cache.service',
       'Destroyed crash.service',
       'Destroyed db.service',
+      'Destroyed monitor.service',
       'Destroyed web@.service',
       'Destroyed web@1.service',
       'Destroyed web@2.service',

@@ -8,15 +8,18 @@ export const LIST_MACHINES_DEFAULT_FIELDS = 'machine,ip,metadata';
 /** The columns of `list-machines`: fleetctl's three, then unit count, resources and version. */
 export const LIST_MACHINES_COLUMNS: Column<Machine>[] = [
   { name: 'machine', render: (machine, options) => machineLegend(machine.id, undefined, options.full) },
-  { name: 'ip', render: (machine) => machine.address },
+  { name: 'ip', render: (machine) => machine.address ?? EMPTY_CELL },
   { name: 'metadata', render: (machine) => formatMetadata(machine.metadata) },
   { name: 'units', render: (machine) => String(machine.units) },
-  { name: 'cpus', render: (machine) => `${machine.allocated.cpus}/${machine.capacity.cpus}` },
+  { name: 'cpus', render: (machine) => `${machine.allocated.cpus}/${machine.capacity?.cpus ?? EMPTY_CELL}` },
   {
     name: 'memory',
-    render: (machine) => `${formatBytes(machine.allocated.memoryBytes)}/${formatBytes(machine.capacity.memoryBytes)}`,
+    render: (machine) => {
+      const capacity = machine.capacity === null ? EMPTY_CELL : formatBytes(machine.capacity.memoryBytes);
+      return `${formatBytes(machine.allocated.memoryBytes)}/${capacity}`;
+    },
   },
-  { name: 'version', render: (machine) => machine.version },
+  { name: 'version', render: (machine) => machine.version ?? EMPTY_CELL },
 ];
 
 /** Renders `GET /v1/machines` as the `list-machines` table, sorted by machine id. */

@@ -14,7 +14,7 @@ export interface UnitFileRow {
   global: boolean;
   /** `Description=` from `[Unit]`, empty when unset. */
   description: string;
-  machineAddress: string | undefined;
+  machineAddress: string | null | undefined;
 }
 
 /** The columns of `list-unit-files`, as fleetctl names them; `reason` is berthctl's addition. */

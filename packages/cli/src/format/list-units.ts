@@ -8,7 +8,7 @@ export const LIST_UNITS_DEFAULT_FIELDS = 'unit,machine,active,sub';
 /** One row of `list-units`: a unit's state on one machine. */
 export interface UnitStateRow {
   state: UnitState;
-  machineAddress: string | undefined;
+  machineAddress: string | null | undefined;
 }
 
 /** The columns of `list-units`: fleetctl's six, then health and restarts. */

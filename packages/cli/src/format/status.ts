@@ -76,7 +76,8 @@ export function lastExitText(state: UnitState): string {
 function journalLines(journal: NonNullable<UnitStatusReport['journal']>): string[] {
   if ('error' in journal) return [`Log unavailable: ${journal.error}`];
   if (journal.lines.length === 0) return ['No log lines yet.'];
-  return [`Last ${journal.lines.length} log lines:`, ...journal.lines];
+  const count = journal.lines.length;
+  return [`Last ${count} log ${count === 1 ? 'line' : 'lines'}:`, ...journal.lines];
 }
 
 function bulletColour(states: UnitState[]): ReturnType<typeof stateColour> {

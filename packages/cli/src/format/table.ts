@@ -52,10 +52,10 @@ export function parseFields<Row>(value: string, columns: Column<Row>[], command:
 }
 
 /** Returns `4c9c3d0a.../10.88.0.2`, or the full id with `full`; the address is left out when unknown. */
-export function machineLegend(id: string | null, address: string | undefined, full: boolean): string {
+export function machineLegend(id: string | null, address: string | null | undefined, full: boolean): string {
   if (id === null || id === '') return EMPTY_CELL;
   const legend = full ? id : `${id.slice(0, SHORT_MACHINE_ID_CHARS)}...`;
-  return address !== undefined && address !== '' ? `${legend}/${address}` : legend;
+  return address !== undefined && address !== null && address !== '' ? `${legend}/${address}` : legend;
 }
 
 /** Returns the first seven characters of a unit hash, or all of it with `full`. */
