@@ -1,6 +1,6 @@
 /**
  * Failure kinds of the scheduler. Each maps to one HTTP error code of docs/api.md and one gRPC
- * status; `retryable` tells callers whether trying again later can succeed.
+ * status. `retryable` is true when trying again later can succeed.
  */
 export type ApiErrorCode = 'invalid_argument' | 'unauthorized' | 'not_found' | 'conflict' | 'unavailable' | 'internal';
 
@@ -56,7 +56,7 @@ export class NotLeaderError extends SchedulerError {
   readonly retryable = false;
 }
 
-/** A bug: the message says what failed. */
+/** A bug; the message names what failed. */
 export class InternalError extends SchedulerError {
   readonly code = 'internal' as const;
   readonly retryable = false;

@@ -11,7 +11,7 @@ import { ROOT_LOGGER } from '../tokens';
 /** Query parameter that marks a request relayed from another replica, so it is never relayed twice. */
 export const RELAYED_PARAM = 'relayed';
 
-/** What a journal request asks for. */
+/** Parameters of one journal request. */
 export interface JournalQuery {
   unit: string;
   lines: number;
@@ -20,7 +20,7 @@ export interface JournalQuery {
 }
 
 /**
- * Serves `GET /v1/units/NAME/journal`: asks the agent on the unit's machine for log lines. When
+ * Serves `GET /v1/units/NAME/journal` by requesting log lines from the agent on the unit's machine. When
  * that agent's stream is on another replica, the HTTP request is relayed to that replica.
  */
 @Injectable()

@@ -117,7 +117,7 @@ export class UnitsService {
     return { ...current, text: keptText, hash, desiredState, updatedAt: now };
   }
 
-  /** The submitted text, or for an instance without text the stored template's text. */
+  /** Returns the submitted text, or for an instance without text the stored template's text. */
   private async textFor(name: string, text: unknown): Promise<string> {
     if (typeof text === 'string') return text;
     if (text !== undefined) throw new InvalidArgumentError('"text" must be a string');
@@ -164,7 +164,7 @@ export class UnitsService {
     return items
       .map((i) => i.value)
       .filter((s) => s !== undefined && (machine === undefined || s.machineId === machine))
-      .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.machineId < b.machineId ? -1 : 1));
+      .sort((a, b) => compareText(a.name, b.name) || compareText(a.machineId, b.machineId));
   }
 
   /** Unit name to its assignments, read from etcd. */
@@ -195,6 +195,11 @@ export class UnitsService {
     }
     return states;
   }
+}
+
+function compareText(a: string, b: string): number {
+  if (a === b) return 0;
+  return a < b ? -1 : 1;
 }
 
 function checkName(name: string): string {

@@ -31,7 +31,7 @@ export interface MachineView {
   lastSeen: string | null;
 }
 
-/** Where a unit is, with each assignment's revision. */
+/** Assignments of each unit by unit name, with the revision that wrote each. */
 export type Placements = Map<string, Array<{ record: AssignmentRecord; modRevision: number }>>;
 
 /** Builds a unit summary from the unit and what is known about it. */

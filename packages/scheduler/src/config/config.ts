@@ -3,7 +3,7 @@ import { hostname } from 'node:os';
 import { Command, InvalidArgumentError as CommanderInvalidArgument, Option } from 'commander';
 
 export const DEFAULT_HTTP_LISTEN = '127.0.0.1:7070';
-// Agents dial in from other hosts, so the gateway listens on every address by default; the HTTP
+// Agents dial in from other hosts, so the gateway listens on every address by default. The HTTP
 // API stays on loopback because it carries operator writes.
 export const DEFAULT_GRPC_LISTEN = '0.0.0.0:7071';
 export const DEFAULT_PREFIX = '/berth';

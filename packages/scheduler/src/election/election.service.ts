@@ -116,8 +116,8 @@ export class ElectionService extends EventEmitter implements OnApplicationBootst
   private becomeLeader(fence: Fence): void {
     this.currentFence = fence;
     this.transition('leader', `won ${fence.key} at revision ${fence.createRevision}`);
-    // etcd3 reports a lost lease only once etcd answers; without an answer for a whole TTL the
-    // lease may have expired already, so stop placing rather than risk two leaders writing.
+    // etcd3 reports a lost lease only after etcd replies. Without a reply for a whole TTL the lease
+    // may have expired already, so stop placing rather than risk two leaders writing.
     const ttlMs = this.config.leaderTtlS * 1000;
     this.watchdog = setInterval(() => {
       if (Date.now() - this.lastKeepAliveMs > ttlMs) this.onLeaseLost(this.lease, 'no keep-alive answer within the lease TTL');
@@ -142,7 +142,7 @@ export class ElectionService extends EventEmitter implements OnApplicationBootst
   }
 }
 
-/** The base URL of this replica's HTTP API, as other replicas and clients reach it. */
+/** Returns the base URL of this replica's HTTP API, as other replicas and clients reach it. */
 export function httpUrlOf(config: SchedulerConfig): string {
   const scheme = config.tls ? 'https' : 'http';
   const host = config.httpListen.host === '0.0.0.0' ? '127.0.0.1' : config.httpListen.host;

@@ -22,7 +22,7 @@ export interface LogSink {
   onEnd(error?: string): void;
 }
 
-/** What a session needs from the gateway that owns it. */
+/** The gateway services a session uses. */
 export interface SessionHost {
   readonly store: EtcdStore;
   readonly config: SchedulerConfig;
@@ -129,7 +129,7 @@ export class AgentSession {
     };
     const holder = await this.host.store.claimConnection(claim, await this.host.sessionLease());
     if (holder !== undefined) {
-      this.log.warn({ holderPeer: holder.peer, holderReplica: holder.replicaId }, 'duplicate machine id refused');
+      this.log.warn({ holderPeer: holder.peer, holderReplica: holder.replicaId }, 'duplicate machine id rejected');
       this.fail(
         grpc.status.ALREADY_EXISTS,
         `machine id ${machine.id} is already connected from ${holder.peer} via scheduler ${holder.replicaId}; ` +
@@ -271,7 +271,7 @@ export class AgentSession {
     this.sendError(failure.code === 'invalid_argument' ? 'invalid_message' : 'unavailable', failure.message, false);
   }
 
-  /** Ends the call with a status the agent sees, then cleans up. */
+  /** Ends the call with a gRPC status for the agent, then cleans up. */
   fail(code: grpc.status, details: string): void {
     if (this.state === 'closed') return;
     this.log.warn({ code: grpc.status[code] }, `closing agent stream: ${details}`);

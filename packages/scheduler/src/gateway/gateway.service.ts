@@ -114,7 +114,7 @@ export class GatewayService implements SessionHost, OnApplicationBootstrap, OnMo
     this.metrics.agentsConnected.set(this.sessions.size);
   }
 
-  /** The local session of a machine, if its agent is connected to this replica. */
+  /** Returns the local session of a machine, if its agent is connected to this replica. */
   session(machineId: string): AgentSession | undefined {
     return this.sessions.get(machineId);
   }

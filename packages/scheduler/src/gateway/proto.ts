@@ -12,7 +12,7 @@ export const PROTO_LOADER_OPTIONS: protoLoader.Options = {
   oneofs: true,
 };
 
-/** The path of proto/berth.proto in the repository, found relative to this compiled file. */
+/** Returns the path of proto/berth.proto in the repository, found relative to this compiled file. */
 export function protoPath(): string {
   // dist/gateway/proto.js -> packages/scheduler/dist/gateway -> repository root is four levels up.
   const path = resolve(__dirname, '..', '..', '..', '..', 'proto', 'berth.proto');

@@ -29,7 +29,7 @@ describe('scheduler replicas with real etcd', function () {
   const leaderOf = async (replica: Replica): Promise<string | null> => (await replica.getJson('/healthz')).body.leaderId;
 
   it('five conflicting units on three machines', async () => {
-    // Each agent talks to a different replica: assignments must reach it whoever leads.
+    // Each agent uses a different replica, so assignments must reach it from any leader.
     MACHINES.forEach((machineId, i) => {
       const agent = new TestAgent(replicas[i].grpcAddress, undefined, { machineId });
       agent.startHeartbeats(1000);

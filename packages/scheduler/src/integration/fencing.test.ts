@@ -33,7 +33,8 @@ describe('fenced leader writes', function () {
     // The old leader's lease ends (as after a pause longer than the TTL) and another replica wins.
     await oldLease.revoke();
     const newRevision = await store.createOnLease(store.keys.leader, { replicaId: 'new' }, store.lease(5, true));
-    assert.ok(newRevision !== undefined && newRevision !== oldRevision);
+    assert.ok(newRevision !== undefined);
+    assert.notEqual(newRevision, oldRevision);
 
     const write = store.commitFenced(staleFence, [{ type: 'put', key: store.keys.assignment('m1', 'a.service'), value: { unit: 'a.service' } }]);
 

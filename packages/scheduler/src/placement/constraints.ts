@@ -19,7 +19,7 @@ export function checkMetadata(unit: PlacementUnit, metadata: Record<string, stri
   return undefined;
 }
 
-/** Whether `replacer` displaces `target`; mutual Replaces cancel out, as in fleet. */
+/** Returns whether `replacer` displaces `target`. Mutual Replaces cancel out, as in fleet. */
 export function replaces(replacer: PlacementUnit, target: PlacementUnit): boolean {
   if (replacer.name === target.name) return false;
   const forward = replacer.fleet.replaces.some((p) => matchUnitGlob(p, target.name));

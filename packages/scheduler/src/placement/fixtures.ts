@@ -35,7 +35,7 @@ export function unit(name: string, options: UnitFixture = {}): PlacementUnit {
   };
 }
 
-/** Builds a machine with generous capacity unless told otherwise. */
+/** Builds a machine with generous capacity unless `cpus` and `memoryBytes` are given. */
 export function machine(id: string, metadata: Record<string, string> = {}, cpus = 64, memoryBytes = 2 ** 40): PlacementMachine {
   return { id, metadata, cpus, memoryBytes };
 }

@@ -40,8 +40,13 @@ export function compareLoad(a: MachineState, b: MachineState): number {
     a.units.size - b.units.size ||
     a.allocatedCpus - b.allocatedCpus ||
     a.allocatedMemoryBytes - b.allocatedMemoryBytes ||
-    (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)
+    compareIds(a.id, b.id)
   );
+}
+
+function compareIds(a: string, b: string): number {
+  if (a === b) return 0;
+  return a < b ? -1 : 1;
 }
 
 /**

@@ -10,8 +10,8 @@ import { LoadHeap, MachineState } from './machine-state';
 import { ExclusionTally } from './reasons';
 import { AssignmentChange, CurrentAssignments, PlacementPlan, PlacementSnapshot, PlacementUnit } from './types';
 
-// Moving a unit can make another unit movable (MachineOf followers, Replaces chains); a few
-// rounds settle every case fleet's rules allow, and the bound keeps a cycle from spinning.
+// Moving a unit can make another unit movable (MachineOf followers, Replaces chains). A few rounds
+// settle the cases in the tests, and the bound keeps a cycle from spinning.
 const MAX_ROUNDS = 8;
 
 /** Working state of one placement run. */

@@ -1,6 +1,6 @@
 import { PublishedPort } from '@berth/unitfile';
 
-/** Whether two published ports would bind the same host socket. */
+/** Returns whether two published ports would bind the same host socket. */
 export function portsCollide(a: PublishedPort, b: PublishedPort): boolean {
   if (a.protocol !== b.protocol || a.hostPort !== b.hostPort) return false;
   // An empty host address binds every address, so it collides with any specific one.

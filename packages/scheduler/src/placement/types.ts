@@ -3,7 +3,7 @@ import { FleetRequirements, PublishedPort } from '@berth/unitfile';
 /** Desired states of a unit, as fleet names them. */
 export type DesiredState = 'inactive' | 'loaded' | 'launched';
 
-/** What placement needs to know about one unit; built from a parsed unit by `toPlacementUnit`. */
+/** Placement's view of one unit, built from a parsed unit by `toPlacementUnit`. */
 export interface PlacementUnit {
   name: string;
   hash: string;
@@ -20,7 +20,7 @@ export interface PlacementUnit {
   invalid?: string;
 }
 
-/** A live machine as placement sees it. */
+/** Placement's view of a present machine. */
 export interface PlacementMachine {
   id: string;
   /** Reported metadata with the operator's dynamic metadata applied. */
@@ -29,7 +29,7 @@ export interface PlacementMachine {
   memoryBytes: number;
 }
 
-/** Where a unit currently is: one machine for ordinary units, several for Global ones. */
+/** Machine ids of each unit by unit name: one for ordinary units, several for Global ones. */
 export type CurrentAssignments = Map<string, string[]>;
 
 /** Everything placement reads. Placement never talks to etcd. */

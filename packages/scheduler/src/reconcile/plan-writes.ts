@@ -40,9 +40,9 @@ export function planWrites(plan: PlacementPlan, mirror: StoreMirror, keys: KeyLa
       const key = keys.assignment(machineId, unitName);
       const current = mirror.assignments.get(machineId)?.get(unitName)?.record;
       if (assigned.has(key) || current === undefined) continue;
-      const wanted = assignmentFor(unit, machineId);
-      if (current.hash !== wanted.hash || current.desiredState !== wanted.desiredState || current.text !== wanted.text) {
-        ops.push({ type: 'put', key, value: wanted });
+      const expected = assignmentFor(unit, machineId);
+      if (current.hash !== expected.hash || current.desiredState !== expected.desiredState || current.text !== expected.text) {
+        ops.push({ type: 'put', key, value: expected });
       }
     }
   }

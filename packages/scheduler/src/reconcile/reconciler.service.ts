@@ -57,7 +57,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
     clearInterval(this.periodic);
   }
 
-  /** Whether an event can change the plan; heartbeat-only machine updates cannot. */
+  /** Returns whether an event can change the plan. Machine updates from heartbeats alone cannot. */
   private affectsPlacement(event: StoreEvent): boolean {
     const parsed = this.store.keys.parse(event.key);
     if (parsed === undefined) return false;
@@ -106,7 +106,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
     if (this.dirty) this.schedule(delay);
   }
 
-  /** One pass: snapshot, plan, commit. Returns the number of writes. Throws NotLeaderError when deposed. */
+  /** Runs one pass (snapshot, plan, commit) and returns the number of writes. Throws NotLeaderError when deposed. */
   async reconcileOnce(): Promise<number> {
     const fence = this.election.fence;
     if (fence === undefined) return 0;

@@ -150,7 +150,7 @@ export class EtcdStore implements OnModuleInit, OnModuleDestroy {
     });
   }
 
-  /** Deletes `key` only while it holds exactly `value` (serialized), so a replica removes only its own claim. */
+  /** Deletes `key` only while its value equals `value` (serialized), so a replica removes only its own claim. */
   async deleteIfValue(key: string, value: unknown): Promise<boolean> {
     return this.guard(`delete ${key}`, async () => {
       const result = await this.client.if(key, 'Value', '==', JSON.stringify(value)).then(this.client.delete().key(key)).commit();
@@ -300,7 +300,7 @@ export class EtcdStore implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  /** Checks that etcd answers; throws EtcdUnavailableError when it does not. */
+  /** Checks that etcd replies to a read; throws EtcdUnavailableError when it does not. */
   async ping(): Promise<void> {
     await this.guard('health check', () => this.client.get(this.keys.leader).exec());
   }
@@ -324,7 +324,7 @@ function decodeItem<T>(kv: RawKeyValue): StoredItem<T> {
   };
 }
 
-/** The first key after every key that starts with `prefix`. */
+/** Returns the first key after every key that starts with `prefix`. */
 function prefixEnd(prefix: string): string {
   const buffer = Buffer.from(prefix, 'utf8');
   buffer[buffer.length - 1] += 1;

@@ -32,7 +32,7 @@ export interface Replica {
   getJson<T = any>(path: string): Promise<{ status: number; body: T }>;
 }
 
-/** Starts `dist/main.js` on free loopback ports and waits until /healthz answers. */
+/** Starts `dist/main.js` on free loopback ports and waits until /healthz returns 200. */
 export async function startReplica(options: ReplicaOptions): Promise<Replica> {
   const httpPort = await findFreePort();
   const grpcPort = await findFreePort();

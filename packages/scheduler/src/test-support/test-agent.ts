@@ -11,7 +11,7 @@ export interface TestAgentHello {
   address?: string;
 }
 
-/** Where the test agent believes each unit should be, built from the messages it received. */
+/** Units assigned to the test agent, by name, built from the assignment messages it received. */
 export type DesiredSet = Map<string, { hash: string; desiredState: string }>;
 
 /**
@@ -26,7 +26,7 @@ export class TestAgent {
   private readonly call: grpc.ClientDuplexStream<any, any>;
   private readonly client: grpc.Client;
   private heartbeatTimer: NodeJS.Timeout | undefined;
-  /** Called for each LogRequest; the test answers with LogChunk messages through `write`. */
+  /** Handler of each LogRequest; the test replies with LogChunk messages through `write`. */
   onLogRequest: ((request: { requestId: string; unit: string; lines: number; follow: boolean }) => void) | undefined;
 
   constructor(address: string, token: string | undefined, readonly hello: TestAgentHello) {
