@@ -11,7 +11,7 @@ export type ActiveState = 'activating' | 'active' | 'deactivating' | 'inactive' 
 
 export type HealthStatus = 'none' | 'starting' | 'healthy' | 'unhealthy';
 
-/** What the agent on `machineId` last reported about one unit. */
+/** The last report of the agent on `machineId` about one unit. */
 export interface UnitState {
   name: string;
   machineId: string;
@@ -39,7 +39,7 @@ export interface UnitSummary {
   machineId: string | null;
   /** Every machine the unit is placed on, sorted; several only for a global unit. Not in docs/api.md. */
   machineIds?: string[];
-  /** Why the unit is not placed, or null. */
+  /** The reason the unit is not placed, or null. */
   reason: string | null;
   state: UnitState | null;
 }

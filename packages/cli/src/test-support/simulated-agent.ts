@@ -113,8 +113,8 @@ export class SimulatedAgent {
 
   private applySet(generation: string, assignments: Assignment[]): void {
     if (!this.newer(generation)) return;
-    const wanted = new Set(assignments.map((assignment) => assignment.unitName));
-    for (const name of [...this.running.keys()]) if (!wanted.has(name)) this.remove(name);
+    const assigned = new Set(assignments.map((assignment) => assignment.unitName));
+    for (const name of [...this.running.keys()]) if (!assigned.has(name)) this.remove(name);
     for (const assignment of assignments) this.apply(assignment);
   }
 

@@ -18,8 +18,8 @@ export interface Observation {
 /**
  * The verdict on one observation:
  * - `reached`: the unit is in the requested state;
- * - `waiting`: not yet, and `why` describes what is missing; `stuck` marks a condition that does not
- *   clear by itself (no machine fits, a container that failed and is not restarted);
+ * - `waiting`: not yet, and `why` describes what is missing. `stuck` marks a condition that does
+ *   not clear by itself, such as no machine fitting or a failed container that is not restarted;
  * - `failed`: the state cannot be reached any more, for example because the unit was destroyed.
  */
 export type Progress =
