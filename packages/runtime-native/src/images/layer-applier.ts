@@ -1,4 +1,7 @@
-import { constants, promises as fsp, Stats } from 'node:fs';
+import {
+  chmodSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lutimesSync, mkdirSync,
+  openSync, promises as fsp, Stats, symlinkSync, writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import type { Header } from 'tar-stream';
 import { HostileLayerError, NotSupportedError } from './errors';
@@ -151,7 +154,7 @@ export class LayerApplier {
       } else if (kind !== undefined) {
         throw new HostileLayerError(`${this.options.where}: entry "${path}" needs "${ancestor}" to be a directory, but this layer made it a ${kind}`);
       }
-      await fsp.mkdir(this.abs(ancestor), { mode: 0o755 });
+      mkdirSync(this.abs(ancestor), { mode: 0o755 });
       this.kinds.set(ancestor, 'dir');
       this.implicitDirs.add(ancestor);
     }
@@ -202,7 +205,7 @@ export class LayerApplier {
 
   private async createDirectory(path: string, header: Header): Promise<void> {
     if (this.kinds.get(path) !== 'dir') {
-      await fsp.mkdir(this.abs(path), { mode: 0o700 });
+      mkdirSync(this.abs(path), { mode: 0o700 });
       this.kinds.set(path, 'dir');
     }
     this.implicitDirs.delete(path);
@@ -213,16 +216,17 @@ export class LayerApplier {
   private async createFile(path: string, header: Header, stream: EntryData): Promise<void> {
     const declared = header.size ?? 0;
     const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
-    const handle = await fsp.open(this.abs(path), flags, 0o600);
+    // Small files are collected first so the file is opened, written and closed in one go.
+    const data = declared <= SMALL_FILE_BYTES ? await readAll(stream) : undefined;
+    const fd = openSync(this.abs(path), flags, 0o600);
     try {
       let written = 0;
-      if (declared <= SMALL_FILE_BYTES) {
-        const data = await readAll(stream);
+      if (data) {
+        if (data.length > 0) writeSync(fd, data, 0, data.length, 0);
         written = data.length;
-        if (data.length > 0) await handle.write(data, 0, data.length, 0);
       } else {
         for await (const chunk of stream) {
-          await handle.write(chunk);
+          writeSync(fd, chunk, 0, chunk.length, written);
           written += chunk.length;
         }
       }
@@ -230,13 +234,12 @@ export class LayerApplier {
         throw new HostileLayerError(`${this.options.where}: entry "${path}" declares ${declared} bytes but carries ${written}`);
       }
       // chown clears setuid/setgid bits, so the mode is applied after the owner.
-      await handle.chown(header.uid ?? 0, header.gid ?? 0);
-      await handle.chmod((header.mode ?? 0o644) & 0o7777);
-      const times = entryTimes(header);
-      const seconds = times.seconds + times.nanoseconds / 1e9;
-      await handle.utimes(seconds, seconds);
+      fchownSync(fd, header.uid ?? 0, header.gid ?? 0);
+      fchmodSync(fd, (header.mode ?? 0o644) & 0o7777);
+      const seconds = entrySeconds(header);
+      futimesSync(fd, seconds, seconds);
     } finally {
-      await handle.close();
+      closeSync(fd);
     }
   }
 
@@ -246,12 +249,11 @@ export class LayerApplier {
       throw new HostileLayerError(`${this.options.where}: symlink "${path}" has an empty or NUL-containing target`);
     }
     // The target is content, never resolved here: absolute and `..` targets are legal in images.
-    await fsp.symlink(target, this.abs(path));
+    symlinkSync(target, this.abs(path));
     this.kinds.set(path, 'symlink');
-    await fsp.lchown(this.abs(path), header.uid ?? 0, header.gid ?? 0);
-    const times = entryTimes(header);
-    const seconds = times.seconds + times.nanoseconds / 1e9;
-    await fsp.lutimes(this.abs(path), seconds, seconds);
+    lchownSync(this.abs(path), header.uid ?? 0, header.gid ?? 0);
+    const seconds = entrySeconds(header);
+    lutimesSync(this.abs(path), seconds, seconds);
   }
 
   private async createHardLink(path: string, header: Header): Promise<void> {
@@ -262,7 +264,7 @@ export class LayerApplier {
       const reason = kind === undefined ? 'is not an earlier entry of this layer' : `is a ${kind}`;
       throw new HostileLayerError(`${where}: hard link "${path}" points to "${header.linkname}", which ${reason}`);
     }
-    await fsp.link(this.abs(target), this.abs(path));
+    linkSync(this.abs(target), this.abs(path));
     this.kinds.set(path, kind);
   }
 
@@ -311,8 +313,8 @@ export class LayerApplier {
   }
 
   private async setOwnerAndMode(path: string, header: Header): Promise<void> {
-    await fsp.lchown(this.abs(path), header.uid ?? 0, header.gid ?? 0);
-    await fsp.chmod(this.abs(path), (header.mode ?? 0o755) & 0o7777);
+    lchownSync(this.abs(path), header.uid ?? 0, header.gid ?? 0);
+    chmodSync(this.abs(path), (header.mode ?? 0o755) & 0o7777);
   }
 
   /** Gives an implicit parent the owner, mode and time of the same directory in the layers below. */
@@ -361,6 +363,11 @@ function entryTimes(header: Header): Times {
   }
   const ms = header.mtime ? header.mtime.getTime() : 0;
   return { seconds: Math.floor(ms / 1000), nanoseconds: 0 };
+}
+
+function entrySeconds(header: Header): number {
+  const times = entryTimes(header);
+  return times.seconds + times.nanoseconds / 1e9;
 }
 
 function depth(path: string): number {
