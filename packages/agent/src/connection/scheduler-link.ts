@@ -5,7 +5,8 @@ import { ConnectionLifecycle, ConnectionState } from './connection-state';
 import { AgentGatewayClientConstructor, AgentMessage, SchedulerMessage } from './proto';
 
 export const RECONNECT_INITIAL_MS = 500;
-export const RECONNECT_MAX_MS = 30_000;
+/** Cap of the reconnect delay: short, because a scheduler restart should not leave agents away long. */
+export const RECONNECT_MAX_MS = 10_000;
 /** A scheduler that accepts the stream but sends no Welcome within this time counts as failed. */
 export const WELCOME_TIMEOUT_MS = 10_000;
 /** Used until Welcome says otherwise. */
