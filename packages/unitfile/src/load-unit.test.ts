@@ -247,6 +247,18 @@ describe('loadUnit', () => {
       assert.equal(service.startLimitIntervalMs, 1000);
     });
 
+    it('accepts the deprecated StartLimitInterval with a warning', () => {
+      const result = load({ Service: ['StartLimitInterval=30s'] });
+      assert.equal(result.unit?.service.startLimitIntervalMs, 30_000);
+      assert.match(result.diagnostics[0].message, /StartLimitInterval= is deprecated; use StartLimitIntervalSec=/);
+    });
+
+    it('lets the later of [Unit] and [Service] start limits win', () => {
+      const result = load({ Unit: ['StartLimitBurst=2'], Service: ['StartLimitBurst=9'] });
+      assert.equal(result.unit?.service.startLimitBurst, 9);
+      assert.match(result.diagnostics[0].message, /StartLimitBurst= is overridden by StartLimitBurst= on line/);
+    });
+
     it('folds systemd resource keys into the container', () => {
       const container = unitOf({ Service: ['MemoryMax=1G', 'CPUQuota=150%', 'TasksMax=50'] }).container;
       assert.equal(container?.memoryBytes, 1024 ** 3);
@@ -290,6 +302,13 @@ describe('loadUnit', () => {
   describe('names and sections', () => {
     it('reads the description with specifiers', () => {
       assert.equal(unitOf({ Unit: ['Description=Web %i (%p)'] }, 'web@3.service').description, 'Web 3 (web)');
+    });
+
+    it('uses the last Description and warns', () => {
+      const result = load({ Unit: ['Description=first', 'Description=second'] });
+      assert.equal(result.unit?.description, 'second');
+      assert.equal(result.diagnostics[0].line, 2);
+      assert.match(result.diagnostics[0].message, /set again on line 3/);
     });
 
     it('expands %H and %m only with a machine', () => {
