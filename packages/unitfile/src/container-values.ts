@@ -21,7 +21,7 @@ const DIGEST = /^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[0-9a-fA-F]{32,}$/;
 
 /**
  * Check an image reference in the distribution grammar: `[registry[:port]/]path[:tag][@digest]`,
- * such as `127.0.0.1:5000/berth/web:v1`. A first component counts as a registry when it holds a
+ * such as `127.0.0.1:5000/berth/web:v1`. A first component counts as a registry when it contains a
  * dot or a colon or is `localhost`, as in docker.
  * @throws InvalidValueError naming the part that is wrong
  */

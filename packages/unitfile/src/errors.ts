@@ -1,6 +1,6 @@
 /**
  * Failures thrown by the unit-file library. Problems inside a unit file are reported as
- * diagnostics, never thrown; these classes cover the value parsers that callers use directly
+ * diagnostics and never thrown. These classes cover the value parsers that callers use directly
  * (durations, sizes, command lines) and internal faults.
  */
 

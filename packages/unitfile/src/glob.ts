@@ -1,8 +1,8 @@
 /**
  * Unit-name globs with the syntax of Go's `path.Match`, which fleet uses for `Conflicts=` and
- * `Replaces=`: `*` matches any run of characters except `/`, `?` one character except `/`,
- * `[...]` (which, as in Go, may match `/`) a class of characters and ranges (`[^...]` negates; `!` is an ordinary character),
- * and `\` escapes the next character. Matching is over Unicode code points and anchored at both
+ * `Replaces=`. `*` matches any run of characters except `/`, and `?` one character except `/`.
+ * `[...]` is a class of characters and ranges, which may match `/` as in Go. `[^...]` negates a
+ * class, while `!` is an ordinary character. `\` escapes the next character. Matching is over Unicode code points and anchored at both
  * ends.
  */
 
@@ -111,7 +111,7 @@ function parseClass(chars: string[], start: number): { cls: CharClass; next: num
   return { cls: { negated, items }, next: i + 1 };
 }
 
-/** One character of a class: any except `-` and `]` unescaped, or `\` and the next character. */
+/** Read one character of a class: any except `-` and `]` unescaped, or `\` and the next character. */
 function classChar(chars: string[], i: number): { char: string; next: number } {
   const c = chars[i];
   if (c === undefined) {

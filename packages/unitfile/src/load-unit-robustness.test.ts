@@ -51,7 +51,8 @@ describe('loadUnit robustness', () => {
       const text = randomText(generator(seed));
       const lineCount = text.split('\n').length;
       for (const diagnostic of parseUnitFile(text).diagnostics) {
-        assert.ok(diagnostic.line >= 1 && diagnostic.line <= lineCount, `seed ${seed}: line ${diagnostic.line} of ${lineCount}`);
+        assert.ok(diagnostic.line >= 1, `seed ${seed}: line ${diagnostic.line}`);
+        assert.ok(diagnostic.line <= lineCount, `seed ${seed}: line ${diagnostic.line} of ${lineCount}`);
       }
     }
   });

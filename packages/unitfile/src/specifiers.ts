@@ -19,8 +19,8 @@ export interface Expansion {
  * Expand the systemd specifiers Berth supports: `%n` full name, `%N` name without suffix
  * (not unescaped, as in fleet), `%p` prefix, `%i` instance, `%I` instance unescaped, `%H`
  * hostname, `%m` machine id and `%%` for a literal `%`. `%H` and `%m` are expanded only when a
- * machine is given, and `%i`/`%I` are left for instantiation when the unit is a template; both
- * are returned in `pending`. Other specifiers are kept verbatim and returned in `unknown`.
+ * machine is given. In a template, `%i` and `%I` are left for instantiation. Specifiers left in
+ * place for either reason are returned in `pending`. Other specifiers are kept verbatim and returned in `unknown`.
  */
 export function expandSpecifiers(text: string, info: UnitNameInfo, machine?: MachineIdentity): Expansion {
   const pending: string[] = [];

@@ -26,7 +26,7 @@ export function editDistance(a: string, b: string): number {
 }
 
 /**
- * The candidate a misspelled word most likely meant: an exact match ignoring case, or the
+ * Return the candidate a misspelled word most likely meant: an exact match ignoring case, or the
  * closest candidate within about one edit per four characters (at most three). Returns
  * undefined when nothing is that close.
  */

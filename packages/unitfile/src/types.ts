@@ -121,8 +121,8 @@ export interface ContainerSpec {
 export interface HealthCheck {
   kind: 'cmd' | 'http' | 'tcp';
   /**
-   * Command arguments for `cmd`; for `http` one entry `host:port/path`, where the host is empty
-   * (`:8080/healthz`) when the probe should use the container's own address; for `tcp` the port
+   * Command arguments for `cmd`. For `http`, one entry `host:port/path`, with an empty host
+   * (`:8080/healthz`) when the probe should use the container's own address. For `tcp`, the port
    * (`5432`) or `host:port`.
    */
   target: string[];

@@ -1,9 +1,9 @@
 import type { UnitNameInfo } from './types';
 
-/** Longest unit name systemd and fleet accept, in bytes. */
+/** Maximum length of a unit name in bytes, as in systemd and fleet. */
 export const MAX_UNIT_NAME_BYTES = 256;
 
-/** Every suffix systemd knows; fleet's name check accepts exactly these (case-sensitive). */
+/** Every suffix systemd defines. fleet's name check accepts exactly these, case-sensitively. */
 export const UNIT_SUFFIXES: readonly string[] = [
   'automount',
   'busname',
@@ -68,9 +68,10 @@ export function parseUnitName(name: string): UnitNameInfo | undefined {
 }
 
 /**
- * Check a unit name against systemd's rules as fleet applies them: at most 256 bytes, a known
- * suffix after the last dot, only ASCII letters, digits and `:-_.\@` before it, no leading `@`,
- * and `@` only with the path, service, socket, target and timer suffixes. Returns a message
+ * Check a unit name against systemd's rules as fleet applies them. A name has at most 256 bytes
+ * and a known suffix after the last dot. Before the suffix it uses only ASCII letters, digits and
+ * `:-_.\@`, does not start with `@`, and contains `@` only for the path, service, socket,
+ * target and timer suffixes. Returns a message
  * naming the broken rule, or undefined when the name is valid.
  */
 export function validateUnitName(name: string): string | undefined {
