@@ -73,7 +73,7 @@ describe('berthctl usage', () => {
   it('prints help with exit 0', async () => {
     const result = await runBerthctl(['--help']);
     assert.equal(result.status, 0, describeResult(result));
-    for (const verb of ['verify', 'submit', 'load', 'start', 'stop', 'unload', 'destroy', 'cat', 'list-units', 'list-unit-files', 'list-machines', 'status', 'journal', 'version']) {
+    for (const verb of ['verify', 'submit', 'load', 'start', 'stop', 'unload', 'destroy', 'restart', 'cat', 'list-units', 'list-unit-files', 'list-machines', 'status', 'journal', 'version']) {
       assert.match(result.stdout, new RegExp(`\\n  ${verb} `), `help does not list ${verb}`);
     }
   });

@@ -4,6 +4,7 @@ import { createCommand, CreateVerb } from '../commands/submit';
 import { DEFAULT_JOURNAL_LINES, journalCommand } from '../commands/journal';
 import { listMachinesCommand, listUnitFilesCommand, listUnitsCommand } from '../commands/list';
 import { destroyCommand, stopCommand, unloadCommand } from '../commands/state-change';
+import { restartCommand } from '../commands/restart';
 import { statusCommand } from '../commands/status';
 import { verifyCommand } from '../commands/verify';
 import { DEFAULT_ENDPOINT, DEFAULT_REQUEST_TIMEOUT_S } from '../api/client';
@@ -96,6 +97,7 @@ function addStateChanges(program: Command, run: Runner): void {
     ['stop', 'stop the units but keep their containers (desired state loaded)', stopCommand],
     ['unload', 'remove the units from their machines but keep them in the cluster (desired state inactive)', unloadCommand],
     ['destroy', 'delete the units from the cluster; their machines stop and remove them', destroyCommand],
+    ['restart', 'stop launched units, wait until they have stopped, then start them and wait until they run', restartCommand],
   ] as const;
   for (const [verb, description, handler] of verbs) {
     blockOptions(program.command(verb).description(description).argument('<unit...>', 'unit names'), false).action(

@@ -32,22 +32,37 @@ export async function waitForUnits(names: string[], verb: WaitVerb, options: Blo
     for (const name of names) context.io.stdout.write(`Triggered unit ${name} ${verb}\n`);
     return;
   }
+  // destroy has already printed "Destroyed NAME"; returning is the sign that cleanup finished.
+  const results = await waitEach(names, verb, options.blockAttempts, context, verb !== 'destroy');
+  throwIfAnyFailed([...results.values()]);
+}
+
+/**
+ * Waits for each unit to reach the state of `verb`, all at once, and returns each unit's exit
+ * status (undefined when it got there). Failures are printed as they happen; with `announce`,
+ * so is each success (`Unit NAME launched on MACHINE`).
+ */
+export async function waitEach(
+  names: string[],
+  verb: WaitVerb,
+  blockAttempts: number | undefined,
+  context: CommandContext,
+  announce: boolean,
+): Promise<Map<string, ExitStatus | undefined>> {
   const client = context.client();
-  const attempts = options.blockAttempts ?? DEFAULT_BLOCK_ATTEMPTS;
+  const attempts = blockAttempts ?? DEFAULT_BLOCK_ATTEMPTS;
   const results = await Promise.all(
-    names.map(async (name) => {
+    names.map(async (name): Promise<[string, ExitStatus | undefined]> => {
       try {
         const machineId = await waitForUnit(name, verb, () => observeUnit(client, name, verb), { attempts });
-        // destroy has already printed "Destroyed NAME"; returning is the sign that cleanup finished.
-        if (verb === 'destroy') return undefined;
-        context.io.stdout.write(`Unit ${name} ${REACHED_WORD[verb]}${await onMachine(client, machineId)}\n`);
-        return undefined;
+        if (announce) context.io.stdout.write(`Unit ${name} ${REACHED_WORD[verb]}${await onMachine(client, machineId)}\n`);
+        return [name, undefined];
       } catch (error) {
-        return reportFailure(error, context);
+        return [name, reportFailure(error, context)];
       }
     }),
   );
-  throwIfAnyFailed(results);
+  return new Map(results);
 }
 
 /** Prints a failed unit's error and returns its exit status; rethrows anything that is not a CliError. */

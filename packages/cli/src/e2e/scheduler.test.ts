@@ -244,6 +244,17 @@ describe('berthctl against a real scheduler', function () {
     assert.equal(result.stdout, 'Unit web@2.service loaded on b2b2b2b2.../10.88.0.3\n');
   });
 
+  it('restart stops and starts units', async () => {
+    // web@1 is launched, so it is stopped first; web@2 was stopped above, so it is only started.
+    const result = await berthctl(['restart', 'web@1', 'web@2', 'nope']);
+    assert.equal(result.status, 1, describeResult(result));
+    assert.deepEqual(sortedLines(result.stdout), [
+      'Unit web@1.service launched on a1a1a1a1.../10.88.0.2',
+      'Unit web@2.service launched on b2b2b2b2.../10.88.0.3',
+    ]);
+    assert.equal(result.stderr, 'berthctl: unit nope.service not found in the cluster; see berthctl list-unit-files\n');
+  });
+
   it('unload and destroy clear the cluster', async () => {
     const unload = await berthctl(['unload', 'db']);
     assert.equal(unload.status, 0, describeResult(unload));
