@@ -31,12 +31,33 @@ describe('matchUnitGlob', () => {
     ['', 'a.service', false],
     ['?', 'é', true],
     ['foo@[ab-].service', 'foo@a.service', false],
+    ['**', 'abc', true],
+    ['a*b*c', 'axxbyyc', true],
+    ['a*b*c', 'axxbyy', false],
+    ['*x', 'xxx', true],
+    ['*.service', 'a.b.service', true],
+    ['*/b', 'a/b', true],
+    ['a/*', 'a/b/c', false],
+    ['a*/b', 'abc/b', true],
+    ['*c', 'abc', true],
+    ['web@*.service', 'web@1.servic', false],
   ];
   for (const [pattern, name, matches] of cases) {
     it(`${matches ? 'matches' : 'does not match'} ${JSON.stringify(pattern)} against ${name}`, () => {
       assert.equal(matchUnitGlob(pattern, name), matches);
     });
   }
+});
+
+describe('matchUnitGlob cost', () => {
+  it('stays fast for many stars against a long name', () => {
+    const pattern = `${'*a'.repeat(40)}*b`;
+    const name = 'a'.repeat(256);
+    // A backtracking matcher needs exponential time here and would hit mocha's timeout.
+    for (let i = 0; i < 50; i++) {
+      assert.equal(matchUnitGlob(pattern, name), false);
+    }
+  });
 });
 
 describe('validateUnitGlob', () => {

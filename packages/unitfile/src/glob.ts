@@ -54,7 +54,7 @@ export function matchUnitGlob(pattern: string, name: string): boolean {
     }
     throw error;
   }
-  return matchTokens(tokens, 0, Array.from(name), 0);
+  return matchTokens(tokens, Array.from(name));
 }
 
 function tokenize(pattern: string): Token[] {
@@ -137,32 +137,94 @@ function classMatches(cls: CharClass, char: string): boolean {
   return inside !== cls.negated;
 }
 
-function matchTokens(tokens: Token[], t: number, name: string[], n: number): boolean {
-  if (t === tokens.length) {
-    return n === name.length;
-  }
-  const token = tokens[t];
-  if (token.kind === 'star') {
-    // Try every split point, never letting `*` swallow a `/`.
-    for (let end = n; end <= name.length; end++) {
-      if (matchTokens(tokens, t + 1, name, end)) {
-        return true;
+/** A run of single-character tokens, preceded by one or more stars when `star` is set. */
+interface Chunk {
+  star: boolean;
+  tokens: Token[];
+}
+
+function toChunks(tokens: Token[]): Chunk[] {
+  const chunks: Chunk[] = [];
+  let current: Chunk | undefined;
+  for (const token of tokens) {
+    if (token.kind === 'star') {
+      // Consecutive stars act as one.
+      if (current === undefined || current.tokens.length > 0) {
+        current = { star: true, tokens: [] };
+        chunks.push(current);
       }
-      if (end < name.length && name[end] === '/') {
-        return false;
+    } else {
+      if (current === undefined) {
+        current = { star: false, tokens: [] };
+        chunks.push(current);
       }
+      current.tokens.push(token);
     }
-    return false;
   }
-  if (n >= name.length) {
-    return false;
+  return chunks;
+}
+
+/** Match a star-free chunk at `start`; returns the index after it, or -1. */
+function matchChunk(chunk: Token[], name: string[], start: number): number {
+  if (start + chunk.length > name.length) {
+    return -1;
   }
-  const char = name[n];
-  const ok =
-    token.kind === 'any'
-      ? char !== '/'
-      : token.kind === 'literal'
-        ? char === token.char
-        : classMatches(token.cls, char);
-  return ok && matchTokens(tokens, t + 1, name, n + 1);
+  for (let i = 0; i < chunk.length; i++) {
+    if (!tokenMatches(chunk[i], name[start + i])) {
+      return -1;
+    }
+  }
+  return start + chunk.length;
+}
+
+function tokenMatches(token: Token, char: string): boolean {
+  switch (token.kind) {
+    case 'any':
+      return char !== '/';
+    case 'literal':
+      return char === token.char;
+    case 'class':
+      return classMatches(token.cls, char);
+    default:
+      return false;
+  }
+}
+
+/**
+ * Match chunk by chunk as Go's `path.Match` does: each chunk after a star takes its leftmost
+ * position that does not skip a `/`, and the last chunk must end the name. This never
+ * backtracks into earlier chunks, so the cost stays polynomial for patterns with many stars.
+ */
+function matchTokens(tokens: Token[], name: string[]): boolean {
+  const chunks = toChunks(tokens);
+  let position = 0;
+  for (let c = 0; c < chunks.length; c++) {
+    const { star, tokens: chunk } = chunks[c];
+    const isLast = c === chunks.length - 1;
+    if (star && chunk.length === 0) {
+      return !name.slice(position).includes('/');
+    }
+    const end = matchChunk(chunk, name, position);
+    if (end >= 0 && (end === name.length || !isLast)) {
+      position = end;
+      continue;
+    }
+    const next = star ? findChunkAfterStar(chunk, name, position, isLast) : -1;
+    if (next < 0) {
+      return false;
+    }
+    position = next;
+  }
+  return position === name.length;
+}
+
+/** Try the chunk after skipping 1, 2, ... characters that a star may absorb (never a `/`). */
+function findChunkAfterStar(chunk: Token[], name: string[], position: number, isLast: boolean): number {
+  for (let skip = position; skip < name.length && name[skip] !== '/'; skip++) {
+    const end = matchChunk(chunk, name, skip + 1);
+    if (end >= 0 && (!isLast || end === name.length)) {
+      return end;
+    }
+  }
+  return -1;
 }
