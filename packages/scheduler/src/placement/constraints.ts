@@ -3,6 +3,9 @@ import { MachineState } from './machine-state';
 import { formatBytes, formatPort, portsCollide } from './ports';
 import { CurrentAssignments, PlacementUnit } from './types';
 
+/** Reason label of a machine that is kept during a leader's grace period but not connected. */
+export const ABSENT_LABEL = 'not connected';
+
 // Floating-point sums of CPU requests such as 0.1 + 0.2 must not reject an exact fit.
 const CPU_EPSILON = 1e-9;
 
@@ -108,5 +111,6 @@ export function checkPlace(
   machine: MachineState,
   assignments: CurrentAssignments,
 ): string | undefined {
+  if (machine.machine.absent) return ABSENT_LABEL;
   return checkStay(unit, machine, assignments) ?? checkCapacity(unit, machine);
 }

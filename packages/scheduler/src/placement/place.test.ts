@@ -462,3 +462,25 @@ describe('planPlacement', () => {
     assert.deepEqual(again.changes, []);
   });
 });
+
+describe('planPlacement with absent machines', () => {
+  const absent = { ...machine(M3), absent: true };
+
+  it('absent machine keeps its units', () => {
+    const plan = planPlacement(snapshot([unit('a.service'), unit('g.service', { global: true })], [machine(M1), absent], {
+      'a.service': [M3],
+      'g.service': [M1, M3],
+    }));
+
+    assert.deepEqual(describeTable(plan.result), { 'a.service': M3, 'g.service': `${M1},${M3}` });
+    assert.deepEqual(plan.changes, []);
+  });
+
+  it('absent machine gets nothing new', () => {
+    const plan = planPlacement(snapshot([unit('b.service', { machineId: M3 }), unit('g.service', { global: true })], [absent]));
+
+    assert.deepEqual(describeTable(plan.result), {});
+    assert.equal(plan.reasons.get('b.service'), 'not connected excluded 1 of 1 machine');
+    assert.equal(plan.reasons.get('g.service'), 'not connected excluded 1 of 1 machine');
+  });
+});

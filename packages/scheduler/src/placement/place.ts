@@ -1,4 +1,5 @@
 import {
+  ABSENT_LABEL,
   checkCapacity,
   checkConflicts,
   checkMetadata,
@@ -97,6 +98,7 @@ function stayVerdict(placer: Placer, unit: PlacementUnit, machine: MachineState)
   if (unit.invalid !== undefined) return 'unit file is invalid';
   if (unit.isTemplate) return 'templates are never placed';
   if (unit.desiredState === 'inactive') return 'desired state inactive';
+  if (machine.machine.absent) return undefined;
   if (unit.fleet.global) {
     return checkMetadata(unit, machine.machine.metadata) ?? checkConflicts(unit, machine);
   }
@@ -113,6 +115,10 @@ function placeGlobals(placer: Placer): number {
     for (const machine of placer.machines.values()) {
       if (machine.units.has(unit.name)) {
         eligible++;
+        continue;
+      }
+      if (machine.machine.absent) {
+        tally.add(ABSENT_LABEL);
         continue;
       }
       const metadata = checkMetadata(unit, machine.machine.metadata);

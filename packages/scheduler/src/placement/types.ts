@@ -27,6 +27,11 @@ export interface PlacementMachine {
   metadata: Record<string, string>;
   cpus: number;
   memoryBytes: number;
+  /**
+   * Set for a machine that is not present but still has assignments while a new leader waits for
+   * agents to reconnect: its units stay, and nothing new is placed on it.
+   */
+  absent?: boolean;
 }
 
 /** Machine ids of each unit by unit name: one for ordinary units, several for Global ones. */

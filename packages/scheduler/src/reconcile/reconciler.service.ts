@@ -7,7 +7,8 @@ import { planPlacement } from '../placement/place';
 import { EtcdStore } from '../store/etcd-store.service';
 import { StoreEvent } from '../store/mirror';
 import { MachineRecord } from '../store/records';
-import { ROOT_LOGGER } from '../tokens';
+import { SchedulerConfig } from '../config/config';
+import { ROOT_LOGGER, SCHEDULER_CONFIG } from '../tokens';
 import { planWrites } from './plan-writes';
 import { buildSnapshot, UnitCache } from './snapshot';
 
@@ -32,8 +33,11 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
   private dirty = false;
   private stopped = false;
   private unsubscribe: (() => void) | undefined;
+  private graceUntilMs = 0;
+  private graceTimer: NodeJS.Timeout | undefined;
 
   constructor(
+    @Inject(SCHEDULER_CONFIG) private readonly config: SchedulerConfig,
     @Inject(ROOT_LOGGER) logger: Logger,
     private readonly store: EtcdStore,
     private readonly election: ElectionService,
@@ -46,12 +50,26 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
     this.unsubscribe = this.store.onChange((events, resync) => {
       if (resync || events.some((e) => this.affectsPlacement(e))) this.schedule(DEBOUNCE_MS);
     });
-    this.election.on('elected', () => this.schedule(0));
+    this.election.on('elected', () => this.onElected());
     this.periodic = setInterval(() => this.schedule(0), PERIODIC_RECONCILE_MS);
+  }
+
+  /**
+   * Starts a grace period of one presence TTL. After an outage of every replica, machine leases
+   * may have expired while the agents were still running their units, and unassigning them all
+   * before the agents reconnect would restart every unit in the cluster.
+   */
+  private onElected(): void {
+    const graceMs = this.config.presenceTtlS * 1000;
+    this.graceUntilMs = Date.now() + graceMs;
+    clearTimeout(this.graceTimer);
+    this.graceTimer = setTimeout(() => this.schedule(0), graceMs);
+    this.schedule(0);
   }
 
   onModuleDestroy(): void {
     this.stopped = true;
+    clearTimeout(this.graceTimer);
     this.unsubscribe?.();
     clearTimeout(this.timer);
     clearInterval(this.periodic);
@@ -112,7 +130,8 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
     if (fence === undefined) return 0;
     const stopTimer = this.metrics.reconcileDuration.startTimer();
 
-    const plan = planPlacement(buildSnapshot(this.store.mirror, this.cache));
+    const inGrace = Date.now() < this.graceUntilMs;
+    const plan = planPlacement(buildSnapshot(this.store.mirror, this.cache, inGrace));
     const ops = planWrites(plan, this.store.mirror, this.store.keys, new Date().toISOString());
     if (ops.length > 0) {
       // The fence check in every transaction is what protects against a stale leader; this early

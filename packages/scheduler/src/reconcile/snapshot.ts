@@ -37,8 +37,12 @@ function parseForPlacement(record: UnitRecord): PlacementUnit {
   return toPlacementUnit(result.unit, record.desiredState);
 }
 
-/** Builds placement's snapshot from the mirror: stored units, present machines, current assignments. */
-export function buildSnapshot(mirror: StoreMirror, cache: UnitCache): PlacementSnapshot {
+/**
+ * Builds placement's snapshot from the mirror: stored units, present machines and current
+ * assignments. With `keepAbsent`, machines that have assignments but no presence are included as
+ * absent, so their units stay while agents reconnect to a new leader.
+ */
+export function buildSnapshot(mirror: StoreMirror, cache: UnitCache, keepAbsent = false): PlacementSnapshot {
   cache.prune(mirror.units);
   const units = [...mirror.units.values()].map((record) => cache.get(record));
   const machines: PlacementMachine[] = [...mirror.machines.values()].map((m) => ({
@@ -47,5 +51,10 @@ export function buildSnapshot(mirror: StoreMirror, cache: UnitCache): PlacementS
     cpus: m.capacity.cpus,
     memoryBytes: m.capacity.memoryBytes,
   }));
+  if (keepAbsent) {
+    for (const id of mirror.assignments.keys()) {
+      if (!mirror.machines.has(id)) machines.push({ id, metadata: {}, cpus: 0, memoryBytes: 0, absent: true });
+    }
+  }
   return { units, machines, assignments: mirror.assignmentTable() };
 }
