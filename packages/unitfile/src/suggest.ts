@@ -36,6 +36,10 @@ export function suggest(word: string, candidates: Iterable<string>): string | un
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const candidate of candidates) {
+    // The distance is at least the difference in length, so long unknown keys cost nothing.
+    if (Math.abs(candidate.length - word.length) > limit) {
+      continue;
+    }
     const distance = candidate.toLowerCase() === lower ? 0 : editDistance(lower, candidate.toLowerCase());
     if (distance <= limit && distance < bestDistance) {
       best = candidate;
