@@ -189,6 +189,11 @@ describe('parseUnitFile', () => {
     assert.deepEqual(result.document.options.map((o) => [o.section, o.name]), [['Unit', 'Description']]);
   });
 
+  it('shortens long text quoted in a message', () => {
+    const found = errors(`[Unit]\n${'x'.repeat(500)}\n`);
+    assert.match(found[0].message, /found "x{60}\.\.\."$/);
+  });
+
   it('hints at blanks after a final backslash', () => {
     const found = errors('[Service]\nExecStart=echo \\ \n  more\n');
     assert.equal(found[0].line, 3);

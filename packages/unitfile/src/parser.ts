@@ -41,6 +41,14 @@ function isBlank(text: string): boolean {
   return text.trim() === '';
 }
 
+/** Longest piece of a line quoted in a message; the rest is elided. */
+const MAX_EXCERPT_CHARS = 60;
+
+function excerpt(text: string): string {
+  const trimmed = text.trim();
+  return trimmed.length <= MAX_EXCERPT_CHARS ? trimmed : `${trimmed.slice(0, MAX_EXCERPT_CHARS)}...`;
+}
+
 function firstNonBlank(line: string): number {
   const match = /\S/.exec(line);
   return match === null ? -1 : match.index;
@@ -121,7 +129,7 @@ class LineParser {
     let name: string;
     if (close < 0) {
       name = line.slice(open + 1).trim();
-      this.sink.error(lineNo, open + 1, `section header "${line.slice(open).trim()}" is missing the closing "]"`);
+      this.sink.error(lineNo, open + 1, `section header "${excerpt(line.slice(open))}" is missing the closing "]"`);
     } else {
       name = line.slice(open + 1, close);
       const rest = line.slice(close + 1);
@@ -129,7 +137,7 @@ class LineParser {
         this.sink.error(
           lineNo,
           close + 2 + firstNonBlank(rest),
-          `unexpected text "${rest.trim()}" after section header [${name}]; put it on its own line`,
+          `unexpected text "${excerpt(rest)}" after section header [${name}]; put it on its own line`,
         );
       }
     }
@@ -184,7 +192,7 @@ class LineParser {
     this.sink.error(
       lineNo,
       start + 1,
-      `expected "Key=value", a comment or a [Section] header, found "${line.trim()}"${hint}`,
+      `expected "Key=value", a comment or a [Section] header, found "${excerpt(line)}"${hint}`,
     );
   }
 
