@@ -32,13 +32,14 @@ export interface SchedulerConfig {
 export function parseListen(value: string): { host: string; port: number } {
   const match = /^(\[[^\]]+\]|[^:]*):(\d+)$/.exec(value);
   const port = match ? Number(match[2]) : NaN;
-  if (!match || port > 65535) throw new CommanderInvalidArgument(`expected HOST:PORT, got "${value}"`);
+  if (!match || port > 65535) throw new CommanderInvalidArgument(`expected HOST:PORT such as 127.0.0.1:7070, got "${value}"`);
   return { host: match[1].replace(/^\[|\]$/g, '') || '0.0.0.0', port };
 }
 
-function parsePositive(value: string): number {
+function parseSeconds(option: string, value: string): number {
   const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new CommanderInvalidArgument(`expected a positive number, got "${value}"`);
+  // etcd leases have whole-second TTLs, and below 2 s a lease can expire between keep-alives.
+  if (!Number.isInteger(n) || n < 2) throw new CommanderInvalidArgument(`${option} expects whole seconds of at least 2, got "${value}"`);
   return n;
 }
 
@@ -68,7 +69,8 @@ export function buildCommand(): Command {
 
 /** Parses argv into a config; throws with the offending option named. */
 export function parseConfig(argv: string[]): SchedulerConfig {
-  const command = buildCommand().exitOverride();
+  // Errors are thrown and printed once by the caller, so commander's own error output is muted.
+  const command = buildCommand().exitOverride().configureOutput({ writeErr: () => undefined });
   command.parse(argv, { from: 'user' });
   const o = command.opts();
   if (Boolean(o.tlsCert) !== Boolean(o.tlsKey)) {
@@ -82,8 +84,8 @@ export function parseConfig(argv: string[]): SchedulerConfig {
     joinToken: o.joinToken ? readToken(String(o.joinToken)) : '',
     apiToken: o.apiToken ? readToken(String(o.apiToken)) : '',
     tls: o.tlsCert ? { cert: readFileSync(String(o.tlsCert)), key: readFileSync(String(o.tlsKey)) } : undefined,
-    presenceTtlS: parsePositive(String(o.presenceTtl)),
-    leaderTtlS: parsePositive(String(o.leaderTtl)),
+    presenceTtlS: parseSeconds('--presence-ttl', String(o.presenceTtl)),
+    leaderTtlS: parseSeconds('--leader-ttl', String(o.leaderTtl)),
     replicaId: o.replicaId ? String(o.replicaId) : `${hostname()}-${process.pid}`,
     logLevel: String(o.logLevel),
   };
