@@ -223,6 +223,13 @@ Napi::Value Kill(const Napi::CallbackInfo &info) {
   unsigned long long start = static_cast<unsigned long long>(info[1].As<Napi::Number>().DoubleValue());
   int sig = info[2].As<Napi::Number>().Int32Value();
   int fd = OpenVerifiedPidfd(pid, start);
+  if (fd == -ENOSYS) {
+    // Kernels before 5.3 (and valgrind 3.19) lack pidfd_open. The start-time check then
+    // narrows the pid-reuse window to the time between the check and kill(2).
+    if (StartTime(pid) != start) throw MakeError(env, ESRCH, "kill " + std::to_string(pid));
+    if (kill(pid, sig) < 0) throw MakeError(env, errno, "kill " + std::to_string(pid));
+    return env.Undefined();
+  }
   if (fd < 0) throw MakeError(env, -fd, "pidfd_open " + std::to_string(pid));
   long ret = syscall(SYS_pidfd_send_signal, fd, sig, nullptr, 0);
   int saved = errno;
@@ -237,29 +244,46 @@ Napi::Value ProcessAlive(const Napi::CallbackInfo &info) {
   return Napi::Boolean::New(info.Env(), pid > 0 && StartTime(pid) == start);
 }
 
+constexpr uint64_t EXIT_POLL_INTERVAL_MS = 50;
+
 struct ExitWatch {
-  uv_poll_t poll;
+  union {
+    uv_poll_t poll;   // on the pidfd
+    uv_timer_t timer; // fallback without pidfd_open: checks /proc/PID/stat
+  } handle;
   int pidfd;
+  pid_t pid;
+  unsigned long long start_time;
   napi_env env;
   napi_deferred deferred;
 };
 
 void OnWatchClosed(uv_handle_t *handle) {
   auto *watch = static_cast<ExitWatch *>(handle->data);
-  close(watch->pidfd);
+  if (watch->pidfd >= 0) close(watch->pidfd);
   delete watch;
 }
 
-void OnProcessExit(uv_poll_t *handle, int, int) {
-  auto *watch = static_cast<ExitWatch *>(handle->data);
+void ResolveWatch(ExitWatch *watch) {
   napi_handle_scope scope;
   napi_open_handle_scope(watch->env, &scope);
   napi_value undefined;
   napi_get_undefined(watch->env, &undefined);
   napi_resolve_deferred(watch->env, watch->deferred, undefined);
   napi_close_handle_scope(watch->env, scope);
+  uv_close(reinterpret_cast<uv_handle_t *>(&watch->handle), OnWatchClosed);
+}
+
+void OnProcessExit(uv_poll_t *handle, int, int) {
   uv_poll_stop(handle);
-  uv_close(reinterpret_cast<uv_handle_t *>(handle), OnWatchClosed);
+  ResolveWatch(static_cast<ExitWatch *>(handle->data));
+}
+
+void OnExitPollTimer(uv_timer_t *timer) {
+  auto *watch = static_cast<ExitWatch *>(timer->data);
+  if (StartTime(watch->pid) == watch->start_time) return;
+  uv_timer_stop(timer);
+  ResolveWatch(watch);
 }
 
 // Resolves when the process exits; a pidfd polls readable at exit even for a non-child.
@@ -273,22 +297,32 @@ Napi::Value WatchExit(const Napi::CallbackInfo &info) {
     done.Resolve(env.Undefined());
     return done.Promise();
   }
-  if (fd < 0) throw MakeError(env, -fd, "pidfd_open " + std::to_string(pid));
+  if (fd < 0 && fd != -ENOSYS) throw MakeError(env, -fd, "pidfd_open " + std::to_string(pid));
   uv_loop_t *loop = nullptr;
   napi_get_uv_event_loop(env, &loop);
   auto *watch = new ExitWatch{};
   watch->pidfd = fd;
+  watch->pid = pid;
+  watch->start_time = start;
   watch->env = env;
+  int ret;
+  if (fd >= 0) {
+    watch->handle.poll.data = watch;
+    ret = uv_poll_init(loop, &watch->handle.poll, fd);
+    if (ret == 0) ret = uv_poll_start(&watch->handle.poll, UV_READABLE, OnProcessExit);
+  } else {
+    watch->pidfd = -1;
+    watch->handle.timer.data = watch;
+    ret = uv_timer_init(loop, &watch->handle.timer);
+    if (ret == 0) ret = uv_timer_start(&watch->handle.timer, OnExitPollTimer, EXIT_POLL_INTERVAL_MS, EXIT_POLL_INTERVAL_MS);
+  }
+  if (ret != 0) {
+    if (fd >= 0) close(fd);
+    delete watch;
+    throw MakeError(env, -ret, "uv watch on the exit of " + std::to_string(pid));
+  }
   napi_value promise;
   napi_create_promise(env, &watch->deferred, &promise);
-  watch->poll.data = watch;
-  int ret = uv_poll_init(loop, &watch->poll, fd);
-  if (ret == 0) ret = uv_poll_start(&watch->poll, UV_READABLE, OnProcessExit);
-  if (ret != 0) {
-    close(fd);
-    delete watch;
-    throw MakeError(env, -ret, "uv_poll_start on the pidfd of " + std::to_string(pid));
-  }
   return Napi::Value(env, promise);
 }
 

@@ -20,7 +20,8 @@ export interface NativeRuntime {
 
 /** Directory holding berth_runtime.node and berth-runtime-helper, built by `npm run build`. */
 export const NATIVE_BUILD_DIR = join(__dirname, '..', '..', 'build');
-export const HELPER_PATH = join(NATIVE_BUILD_DIR, 'berth-runtime-helper');
+/** The helper executable; BERTH_RUNTIME_HELPER overrides it (the leak check uses an LSan build). */
+export const HELPER_PATH = process.env.BERTH_RUNTIME_HELPER ?? join(NATIVE_BUILD_DIR, 'berth-runtime-helper');
 
 let loaded: NativeRuntime | undefined;
 
