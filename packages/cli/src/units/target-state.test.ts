@@ -101,6 +101,12 @@ const cases: { name: string; verb: WaitVerb; observation: Observation; expect: E
     observation: { unit: unit({ state: state({ activeState: 'failed', subState: 'failed', exitCode: 1 }) }), restartPolicy: 'always' },
     expect: { kind: 'waiting', stuck: false },
   },
+  {
+    name: 'start stuck on load error',
+    verb: 'start',
+    observation: { unit: unit({ state: state({ loadState: 'error', activeState: 'failed', lastError: 'User=web: no such user in the image' }) }) },
+    expect: { kind: 'waiting', stuck: true, why: /machine 4c9c3d0a\.\.\. cannot load it: User=web: no such user/ },
+  },
   { name: 'start fails when destroyed', verb: 'start', observation: { unit: null }, expect: { kind: 'failed', why: /destroyed/ } },
   {
     name: 'load reached when container inactive',

@@ -66,6 +66,8 @@ function evaluatePlaced(unit: UnitDetail): Progress | undefined {
   if (state.hash !== unit.hash) {
     return { kind: 'waiting', why: `machine ${on} still reports unit hash ${state.hash.slice(0, 7)}${errorSuffix(state)}`, stuck: false };
   }
+  // An agent reports `error` for an assignment it cannot run at all, so this hash never loads there.
+  if (state.loadState === 'error') return { kind: 'waiting', why: `machine ${on} cannot load it${errorSuffix(state)}`, stuck: true };
   if (state.loadState !== 'loaded') {
     return { kind: 'waiting', why: `load state on ${on} is ${state.loadState}${errorSuffix(state)}`, stuck: false };
   }
