@@ -99,7 +99,7 @@ static int check_cwd(const struct container_spec *spec)
 	return 0;
 }
 
-static int setup(const struct container_spec *spec, struct compiled_filter *filter)
+static int setup(const struct container_spec *spec, const struct compiled_filter *filter)
 {
 	cleanup_fd int rootfd = -1;
 	bool userns = spec_new_ns(spec, CLONE_NEWUSER);
@@ -122,8 +122,6 @@ static int setup(const struct container_spec *spec, struct compiled_filter *filt
 	if ((ret = rootfs_pivot(spec, rootfd)) < 0)
 		return ret;
 	if ((ret = security_rlimits(spec)) < 0)
-		return ret;
-	if ((ret = security_compile_seccomp(spec, filter)) < 0)
 		return ret;
 	/* Without no_new_privs an unprivileged process cannot load a filter, so it goes in while
 	 * the process still holds CAP_SYS_ADMIN; the profile must then allow the calls below. */
@@ -205,12 +203,11 @@ __attribute__((noreturn)) static void run_minimal_init(const struct container_sp
 	}
 }
 
-void container_init(const struct container_spec *spec, int sync_fd, int fifo)
+void container_init(const struct container_spec *spec, const struct compiled_filter *filter, int sync_fd, int fifo)
 {
-	struct compiled_filter filter = {0};
 	char c = SYNC_READY;
 
-	if (wait_for_go(sync_fd) < 0 || setup(spec, &filter) < 0)
+	if (wait_for_go(sync_fd) < 0 || setup(spec, filter) < 0)
 		report_and_exit(sync_fd);
 
 	/* No host descriptor may reach the program: everything above 2 closes on exec. */
@@ -230,7 +227,7 @@ void container_init(const struct container_spec *spec, int sync_fd, int fifo)
 		_exit(1);
 	close(fifo);
 
-	if (spec->no_new_privs && security_load_seccomp(&filter) < 0) {
+	if (spec->no_new_privs && security_load_seccomp(filter) < 0) {
 		dprintf(2, "berth: %s: %s\n", berth_err.message, strerror(berth_err.code));
 		_exit(127);
 	}

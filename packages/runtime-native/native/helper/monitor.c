@@ -18,6 +18,7 @@
 
 #include "cgroups.h"
 #include "init.h"
+#include "security.h"
 #include "util.h"
 
 struct exit_record {
@@ -127,7 +128,8 @@ static void report(int result_fd, pid_t pid)
 	close(result_fd);
 }
 
-static pid_t clone_init(const struct container_spec *spec, int sync_child, int sync_parent, int result_fd, int fifo)
+static pid_t clone_init(const struct container_spec *spec, const struct compiled_filter *filter, int sync_child,
+			int sync_parent, int result_fd, int fifo)
 {
 	struct clone_args args = {
 		.flags = (uint64_t)ns_clone_flags(spec),
@@ -149,7 +151,7 @@ static pid_t clone_init(const struct container_spec *spec, int sync_child, int s
 		close(result_fd);
 		if (dup2(out, 1) < 0 || dup2(err, 2) < 0)
 			_exit(1);
-		container_init(spec, sync_child, fifo);
+		container_init(spec, filter, sync_child, fifo);
 	}
 	int saved = errno;
 	close(out);
@@ -244,12 +246,16 @@ static int make_fifo(const struct container_spec *spec)
 
 int monitor_run(struct container_spec *spec, int result_fd)
 {
+	struct compiled_filter filter = {0};
 	int sync[2], fifo;
 	pid_t init;
 
 	prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
 	prctl(PR_SET_NAME, "berth-monitor", 0, 0, 0);
-	if ((fifo = make_fifo(spec)) < 0) {
+	/* Compiled here, before the clone, so the init inherits the program and a cached copy can be
+	 * read from the host side of the mount namespace. */
+	if (security_compile_seccomp(spec, &filter) < 0 || (fifo = make_fifo(spec)) < 0) {
+		security_free_filter(&filter);
 		report(result_fd, -1);
 		return 1;
 	}
@@ -258,7 +264,8 @@ int monitor_run(struct container_spec *spec, int result_fd)
 		report(result_fd, -1);
 		return 1;
 	}
-	init = clone_init(spec, sync[1], sync[0], result_fd, fifo);
+	init = clone_init(spec, &filter, sync[1], sync[0], result_fd, fifo);
+	security_free_filter(&filter);
 	/* Only the init may hold the FIFO, so `start` fails with ENXIO once the init is gone. */
 	close(fifo);
 	close(sync[1]);

@@ -7,6 +7,7 @@
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <seccomp.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -156,16 +157,66 @@ static int build_context(const struct container_spec *spec, scmp_filter_ctx *out
 	return 0;
 }
 
+/* Returns 0 and fills `out` when a valid cached program exists, -1 otherwise. */
+static int read_cached_filter(const char *path, struct compiled_filter *out)
+{
+	struct stat st;
+	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+
+	if (fd < 0 || fstat(fd, &st) < 0 || st.st_size <= 0 || st.st_size % sizeof(struct sock_filter) != 0 ||
+	    st.st_size > BPF_MAXINSNS * (off_t)sizeof(struct sock_filter))
+		return -1;
+	out->insns = malloc((size_t)st.st_size);
+	if (out->insns == NULL)
+		return -1;
+	if (pread(fd, out->insns, (size_t)st.st_size, 0) != st.st_size) {
+		security_free_filter(out);
+		return -1;
+	}
+	out->len = (size_t)st.st_size / sizeof(struct sock_filter);
+	return 0;
+}
+
+/* Best effort: a cache that cannot be written only costs the next container a compilation. */
+static void write_cached_filter(const char *path, const struct compiled_filter *filter)
+{
+	char tmp[4096];
+
+	if (snprintf(tmp, sizeof(tmp), "%s.%d.tmp", path, (int)getpid()) >= (int)sizeof(tmp))
+		return;
+	cleanup_fd int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		return;
+	if (write_all(fd, filter->insns, filter->len * sizeof(struct sock_filter)) < 0 || rename(tmp, path) < 0)
+		unlink(tmp);
+}
+
+static int compile_uncached(const struct container_spec *spec, struct compiled_filter *out);
+
 int security_compile_seccomp(const struct container_spec *spec, struct compiled_filter *out)
+{
+	const char *cache = spec->seccomp.cache_path;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (!spec->seccomp.enabled)
+		return 0;
+	if (cache != NULL && read_cached_filter(cache, out) == 0)
+		return 0;
+	if ((ret = compile_uncached(spec, out)) < 0)
+		return ret;
+	if (cache != NULL)
+		write_cached_filter(cache, out);
+	return 0;
+}
+
+static int compile_uncached(const struct container_spec *spec, struct compiled_filter *out)
 {
 	scmp_filter_ctx ctx = NULL;
 	cleanup_fd int memfd = -1;
 	struct stat st;
 	int ret;
 
-	memset(out, 0, sizeof(*out));
-	if (!spec->seccomp.enabled)
-		return 0;
 	if ((ret = build_context(spec, &ctx)) < 0)
 		return ret;
 	memfd = memfd_create("berth-seccomp", MFD_CLOEXEC);

@@ -277,6 +277,8 @@ static int parse_simple(const char *key, struct cursor *c, struct container_spec
 		spec->seccomp.default_action = (uint32_t)u;
 		return 0;
 	}
+	if (strcmp(key, "seccompCache") == 0)
+		return next_field(c, &spec->seccomp.cache_path);
 	if (strcmp(key, "seccompArch") == 0)
 		return parse_string_list(c, &spec->seccomp.archs, &spec->seccomp.narchs);
 	(void)s;

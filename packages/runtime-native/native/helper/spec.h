@@ -75,6 +75,7 @@ struct seccomp_spec {
 	size_t narchs;
 	struct seccomp_rule *rules;
 	size_t nrules;
+	char *cache_path; /* compiled program cached under this name, keyed by a hash of the rules */
 };
 
 #define CAPSET_BOUNDING 0

@@ -1,9 +1,9 @@
 import { constants as osConstants } from 'node:os';
-import { readFile, rmdir } from 'node:fs/promises';
+import { mkdir, readFile, rmdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import { detectCgroupLayout } from './cgroup-layout';
-import { ContainerStateError, InvalidArgumentError, InvalidSpecError, toNativeError } from './errors';
+import { ContainerStateError, InvalidArgumentError, InvalidSpecError, RuntimeError, toNativeError } from './errors';
 import { expectString, NativeRuntime, nativeRuntime } from './native';
 import { ContainerState, OciSpec } from './oci-types';
 import { encodeSpec } from './spec-encode';
@@ -53,7 +53,8 @@ export class Runtime {
     const spec = await readConfig(bundle);
     const stateDir = await this.store.reserve(id);
     try {
-      const encoded = encodeSpec({ id, stateDir, bundle, spec, layout: detectCgroupLayout(), ...options });
+      const seccompCacheDir = await this.seccompCacheDir();
+      const encoded = encodeSpec({ id, stateDir, bundle, spec, layout: detectCgroupLayout(), seccompCacheDir, ...options });
       await this.store.writeMeta(id, { ociVersion: spec.ociVersion, id, bundle, annotations: spec.annotations ?? {}, created: new Date().toISOString() });
       await this.store.writeSpecBlob(id, encoded.blob);
       await this.native.create(stateDir).catch((error: unknown) => {
@@ -64,6 +65,20 @@ export class Runtime {
       throw error;
     }
     return this.state(id);
+  }
+
+  private cacheDirReady: Promise<string> | undefined;
+
+  /** Compiled seccomp programs, keyed by profile hash, so only the first container compiles one. */
+  private seccompCacheDir(): Promise<string> {
+    const dir = join(this.runDir, '.seccomp-cache');
+    this.cacheDirReady ??= mkdir(dir, { recursive: true, mode: 0o700 }).then(async () => {
+      // The helper loads cached programs unchecked, so the directory must be root's alone.
+      const info = await stat(dir);
+      if (info.uid !== 0 || (info.mode & 0o077) !== 0) throw new RuntimeError(`seccomp cache ${dir} must be owned by root with mode 0700`);
+      return dir;
+    });
+    return this.cacheDirReady;
   }
 
   /** Releases a created container's process into the user program. */

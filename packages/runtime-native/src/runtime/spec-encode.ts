@@ -1,4 +1,5 @@
-import { isAbsolute, resolve } from 'node:path';
+import { createHash } from 'node:crypto';
+import { isAbsolute, join, resolve } from 'node:path';
 
 import { CgroupLayout } from './cgroup-layout';
 import { CgroupPlan, CgroupPlanError, planCgroups } from './cgroup-plan';
@@ -19,6 +20,11 @@ export interface EncodeInput {
   /** Run the minimal init as PID 1 with the program as its child. */
   init?: boolean;
   layout: CgroupLayout;
+  /**
+   * Directory where compiled seccomp programs are cached by a hash of the profile. It must be
+   * writable by root only: a program read from it is loaded without further checks.
+   */
+  seccompCacheDir?: string;
 }
 
 /** The serialised spec for the helper and the cgroup directories it will create. */
@@ -45,6 +51,14 @@ class RecordWriter {
       const bytes = Buffer.from(text, 'utf8');
       this.parts.push(Buffer.from(`${bytes.length}:`), bytes, Buffer.from(','));
     }
+  }
+  /** Position to pass to `since`. */
+  mark(): number {
+    return this.parts.length;
+  }
+  /** The bytes recorded after `mark`. */
+  since(mark: number): Buffer {
+    return Buffer.concat(this.parts.slice(mark));
   }
   toBuffer(): Buffer {
     return Buffer.concat(this.parts);
@@ -81,7 +95,7 @@ export function encodeSpec(input: EncodeInput): EncodedSpec {
   encodePaths(w, spec, fail);
   encodeSysctls(w, spec, namespaces, fail);
   const deviceRules = encodeDevices(w, spec, fail);
-  encodeSeccomp(w, spec, fail);
+  encodeSeccomp(w, spec, fail, input.seccompCacheDir);
 
   const cgroups = planContainerCgroups(input, deviceRules, fail);
   for (const dir of cgroups.dirs) w.record('cgroupDir', dir);
@@ -275,9 +289,10 @@ function encodeDevices(w: RecordWriter, spec: OciSpec, fail: Fail): OciDeviceRul
   return rules;
 }
 
-function encodeSeccomp(w: RecordWriter, spec: OciSpec, fail: Fail): void {
+function encodeSeccomp(w: RecordWriter, spec: OciSpec, fail: Fail, cacheDir: string | undefined): void {
   const sc = spec.linux?.seccomp;
   if (!sc) return;
+  const start = w.mark();
   const action = (name: string, errno: number | undefined, field: string) => {
     if (!(name in SECCOMP_ACTIONS)) fail(field, `unknown seccomp action "${name}"`);
     return SECCOMP_ACTIONS[name](errno ?? EPERM);
@@ -296,6 +311,11 @@ function encodeSeccomp(w: RecordWriter, spec: OciSpec, fail: Fail): void {
       return [arg.index, SECCOMP_OPS[arg.op], BigInt(arg.value), BigInt(arg.valueTwo ?? 0)];
     });
     for (const name of rule.names) w.record('seccompRule', name, act, rule.args?.length ?? 0, ...args);
+  }
+  if (cacheDir) {
+    // The key covers exactly the records the program is compiled from.
+    const key = createHash('sha256').update(w.since(start)).digest('hex');
+    w.record('seccompCache', join(cacheDir, `${key}.bpf`));
   }
 }
 
