@@ -131,9 +131,13 @@ export class SchedulerClient {
     }
   }
 
-  /** Sends one request, trying each endpoint in turn until one accepts the connection. */
+  /**
+   * Sends one request, trying each endpoint in turn until one accepts the connection. A replica
+   * that returns 503 (its etcd is unreachable) is also skipped while other endpoints remain.
+   */
   private async send(method: string, path: string, body?: unknown): Promise<Response> {
     const failures: string[] = [];
+    let unavailable: ApiError | undefined;
     const count = this.options.endpoints.length;
     for (let attempt = 0; attempt < count; attempt++) {
       const index = (this.current + attempt) % count;
@@ -143,11 +147,16 @@ export class SchedulerClient {
         return null;
       });
       if (response === null) continue;
+      if (response.status === 503) {
+        unavailable = await toApiError(response, endpoint, method, path);
+        continue;
+      }
 
       this.current = index;
       if (!response.ok) throw await toApiError(response, endpoint, method, path);
       return response;
     }
+    if (unavailable !== undefined) throw unavailable;
     throw new UnreachableError(
       `cannot reach the scheduler at ${failures.join(', ')}: ` +
         'start it, or point berthctl elsewhere with --endpoint URL or BERTHCTL_ENDPOINT',
