@@ -26,6 +26,9 @@ export class ElectionService extends EventEmitter implements OnApplicationBootst
   private lastKeepAliveMs = 0;
   private watchdog: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
+  private campaignInFlight = false;
+  private campaignRequested = false;
+  private leaderCheck: NodeJS.Timeout | undefined;
   private readonly log: Logger;
   private unsubscribe: (() => void) | undefined;
 
@@ -54,10 +57,15 @@ export class ElectionService extends EventEmitter implements OnApplicationBootst
       if (leaderTouched) this.onLeaderKeyChanged();
     });
     void this.campaign();
+    // A safety net for a missed watch event: campaign whenever the mirror shows no leader.
+    this.leaderCheck = setInterval(() => {
+      if (this.state === 'follower' && this.store.mirror.leader === undefined) void this.campaign();
+    }, this.config.leaderTtlS * 1000);
   }
 
   async onModuleDestroy(): Promise<void> {
     this.unsubscribe?.();
+    clearInterval(this.leaderCheck);
     const lease = this.lease;
     this.transition('stopped', 'shutting down');
     clearTimeout(this.retryTimer);
@@ -80,6 +88,12 @@ export class ElectionService extends EventEmitter implements OnApplicationBootst
 
   private async campaign(): Promise<void> {
     if (this.state === 'stopped' || this.state === 'leader') return;
+    if (this.campaignInFlight) {
+      // The leader key may have gone after the running attempt found it taken; try once more.
+      this.campaignRequested = true;
+      return;
+    }
+    this.campaignInFlight = true;
     this.transition('campaigning', 'no leader known');
     try {
       const lease = await this.ensureLease();
@@ -94,6 +108,12 @@ export class ElectionService extends EventEmitter implements OnApplicationBootst
       this.log.warn({ err: (error as Error).message }, `campaign failed; retrying in ${CAMPAIGN_RETRY_MS} ms`);
       this.transition('follower', 'campaign failed');
       this.retryLater();
+    } finally {
+      this.campaignInFlight = false;
+      if (this.campaignRequested) {
+        this.campaignRequested = false;
+        void this.campaign();
+      }
     }
   }
 

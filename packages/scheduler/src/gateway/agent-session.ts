@@ -74,6 +74,11 @@ export class AgentSession {
     this.call.on('error', (error) => void this.close(`stream error: ${error.message}`));
   }
 
+  /** Re-reads the state after an await: the stream may have ended meanwhile. */
+  private isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
   private transition(next: SessionState, why: string): void {
     if (this.state === next || this.state === 'closed') return;
     this.log.info({ from: this.state, to: next, why }, `agent session ${this.state} -> ${next}`);
@@ -137,9 +142,18 @@ export class AgentSession {
       );
       return;
     }
+    if (this.isClosed()) {
+      // The stream ended while the claim was in flight; close() had nothing to release yet.
+      await this.host.store.deleteIfValue(this.host.store.keys.connection(machine.id), claim);
+      return;
+    }
     this.connection = claim;
     this.host.attach(this);
     await this.writePresence(machine);
+    if (this.isClosed()) {
+      this.presence?.release();
+      return;
+    }
     this.transition('active', 'registered');
     this.sendWelcome();
     this.sendFullSet();

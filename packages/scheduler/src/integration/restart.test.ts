@@ -3,7 +3,8 @@ import { EtcdServer, startEtcd, waitFor } from '@berth/testkit';
 import { requestJson, Replica, startReplica } from '../test-support/scheduler-process';
 import { TestAgent } from '../test-support/test-agent';
 
-const PRESENCE_TTL_S = 2;
+const PRESENCE_TTL_S = 4;
+const SESSION_LEASE_TTL_S = 5;
 const MACHINE = 'dddd0000000000000000000000000001';
 const OTHER = 'eeee0000000000000000000000000002';
 const TEXT = '[Container]\nImage=docker.io/library/busybox:latest\n';
@@ -34,10 +35,11 @@ describe('scheduler restart after machine leases expired', function () {
     await requestJson(replica, 'PUT', '/v1/units/keep.service', { text: TEXT, desiredState: 'launched' });
     await first.until(() => first.desired.has('keep.service'), 'keep.service assigned');
 
-    // The only replica crashes and stays down longer than the presence TTL.
+    // The only replica crashes and stays down longer than the presence TTL and longer than the
+    // 5 s session lease that holds the machine's connection claim.
     await replica.kill();
     first.end();
-    await new Promise((resolve) => setTimeout(resolve, (PRESENCE_TTL_S + 2) * 1000));
+    await new Promise((resolve) => setTimeout(resolve, (Math.max(PRESENCE_TTL_S, SESSION_LEASE_TTL_S) + 1) * 1000));
     replica = await start();
     const spare = new TestAgent(replica.grpcAddress, undefined, { machineId: OTHER });
     agents.push(spare);
