@@ -1,10 +1,10 @@
 import { strict as assert } from 'node:assert';
-import { lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, lstatSync, mkdirSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { makeTempDir, removeTempDir, runCommand } from '@berth/testkit';
 import { sha256Of } from './digest';
-import { HostileLayerError } from './errors';
+import { HostileLayerError, NotSupportedError } from './errors';
 import { LayerApplier } from './layer-applier';
 import { unpackLayer } from './layer-unpack';
 import { buildTar } from './testing/fixtures';
@@ -167,5 +167,37 @@ describe('layer applier against hostile layers', () => {
     await applier.finish([]);
     assert.equal(readFileSync(join(root, 'etc', 'hello'), 'utf8'), 'zstd layer\n');
     assert.equal(readFileSync(join(root, 'big')).length, 300_000);
+  });
+
+  it('refuses writing through a lower-layer symlink', async () => {
+    const lower = join(jail, 'lower');
+    mkdirSync(join(lower, 'usr', 'lib'), { recursive: true });
+    symlinkSync('usr/lib', join(lower, 'lib'));
+    const tar = await buildTar([{ name: 'lib/x', data: 'x' }]);
+    const applier = new LayerApplier({ root, where: 'upper layer' });
+    await unpackLayer({
+      source: [tar], blobDigest: sha256Of(tar), blobSize: tar.length, diffId: sha256Of(tar),
+      compression: 'none', applier, where: 'upper layer', maxUncompressedBytes: 1024 ** 2,
+    });
+    await assert.rejects(applier.finish([lower]), (error: Error) => error instanceof NotSupportedError && /lower layer has "lib" as a symlink/.test(error.message));
+  });
+
+  it('gives implicit parents the lower layer metadata', async () => {
+    const lower = join(jail, 'lower');
+    mkdirSync(join(lower, 'srv'), { recursive: true });
+    chmodSync(lower, 0o711);
+    chmodSync(join(lower, 'srv'), 0o750);
+    chownSync(join(lower, 'srv'), 1000, 1000);
+    const tar = await buildTar([{ name: 'srv/data', data: 'x' }]);
+    const applier = new LayerApplier({ root, where: 'upper layer' });
+    await unpackLayer({
+      source: [tar], blobDigest: sha256Of(tar), blobSize: tar.length, diffId: sha256Of(tar),
+      compression: 'none', applier, where: 'upper layer', maxUncompressedBytes: 1024 ** 2,
+    });
+    await applier.finish([lower]);
+    const stat = lstatSync(join(root, 'srv'));
+    assert.equal(stat.mode & 0o7777, 0o750);
+    assert.equal(stat.uid, 1000);
+    assert.equal(lstatSync(root).mode & 0o7777, 0o711, 'the root is an implicit parent too');
   });
 });

@@ -1,6 +1,6 @@
 import {
   chmodSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lutimesSync, mkdirSync,
-  openSync, promises as fsp, Stats, symlinkSync, writeSync,
+  BigIntStats, openSync, promises as fsp, symlinkSync, writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Header } from 'tar-stream';
@@ -319,39 +319,49 @@ export class LayerApplier {
 
   /** Gives an implicit parent the owner, mode and time of the same directory in the layers below. */
   private async inheritDirectory(dir: string, lowerRoots: string[]): Promise<void> {
-    const lower = await findLowerDirectory(dir, lowerRoots);
+    const lower = await findInLowerLayers(dir, lowerRoots);
+    if (lower.kind === 'other') {
+      // NOTE: umoci and Docker would write through a lower layer's symlink (`lib -> usr/lib`); an
+      // overlay directory here would hide it instead, so such layers are refused.
+      throw new NotSupportedError(`${this.options.where}: entries below "${dir}" need a directory there, but a lower layer has "${lower.path}" as a symlink or file; writing through lower-layer symlinks is not supported`);
+    }
     const abs = this.abs(dir);
-    await fsp.lchown(abs, lower?.uid ?? 0, lower?.gid ?? 0);
-    await fsp.chmod(abs, lower ? lower.mode & 0o7777 : 0o755);
-    if (lower) this.dirTimes.set(dir, { seconds: Math.floor(lower.mtimeMs / 1000), nanoseconds: Number(lower.mtimeNs ?? 0n) % 1e9 });
+    const stat = lower.kind === 'dir' ? lower.stat : undefined;
+    await fsp.lchown(abs, stat ? Number(stat.uid) : 0, stat ? Number(stat.gid) : 0);
+    await fsp.chmod(abs, stat ? Number(stat.mode) & 0o7777 : 0o755);
+    if (stat) this.dirTimes.set(dir, { seconds: Number(stat.mtimeNs / 1_000_000_000n), nanoseconds: Number(stat.mtimeNs % 1_000_000_000n) });
   }
 }
 
+type LowerLookup = { kind: 'dir'; stat: BigIntStats } | { kind: 'absent' } | { kind: 'other'; path: string };
+
 /**
  * Finds `dir` in the lower snapshots, topmost first, checking each component with lstat so no
- * symlink in a lower layer leads the lookup outside it. Stops at a whiteout or non-directory.
+ * symlink in a lower layer leads the lookup outside it. A whiteout (char 0:0) ends the search:
+ * the path was deleted there, so deeper layers do not count.
  */
-async function findLowerDirectory(dir: string, lowerRoots: string[]): Promise<(Stats & { mtimeNs?: bigint }) | undefined> {
+async function findInLowerLayers(dir: string, lowerRoots: string[]): Promise<LowerLookup> {
   const parts = dir === '' ? [] : dir.split('/');
   for (const root of lowerRoots) {
+    let stat = await fsp.lstat(root, { bigint: true });
     let current = root;
-    let stat = await fsp.lstat(current, { bigint: true });
-    let found = true;
+    let relative = '';
+    let missing = false;
     for (const part of parts) {
       current = join(current, part);
+      relative = relative === '' ? part : `${relative}/${part}`;
       try {
         stat = await fsp.lstat(current, { bigint: true });
       } catch {
-        found = false;
+        missing = true;
         break;
       }
-      if (!stat.isDirectory()) return undefined;
+      if (stat.isCharacterDevice() && stat.rdev === 0n) return { kind: 'absent' };
+      if (!stat.isDirectory()) return { kind: 'other', path: relative };
     }
-    if (found) {
-      return { uid: Number(stat.uid), gid: Number(stat.gid), mode: Number(stat.mode), mtimeMs: Number(stat.mtimeMs), mtimeNs: stat.mtimeNs } as Stats & { mtimeNs: bigint };
-    }
+    if (!missing) return { kind: 'dir', stat };
   }
-  return undefined;
+  return { kind: 'absent' };
 }
 
 function entryTimes(header: Header): Times {

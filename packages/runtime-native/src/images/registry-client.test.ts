@@ -92,7 +92,10 @@ describe('registry protocol', function () {
       const image = await newStore().pull(`${proxy.host}/fixtures/base:1`);
       assert.equal(image.layers.length, 1);
       const ranged = proxy.requests.filter((request) => request.url.includes(layerDigest) && request.range);
-      assert.deepEqual(ranged.map((request) => request.range), ['bytes=100000-']);
+      // The cut may lose bytes still in flight, so the resume point is at most the bytes sent.
+      assert.equal(ranged.length, 1, 'one resumed request');
+      const start = Number(/^bytes=(\d+)-$/.exec(ranged[0]!.range!)?.[1]);
+      assert.ok(start > 0 && start <= 100_000, `resumed from byte ${start}`);
     } finally {
       await proxy.stop();
     }
