@@ -38,7 +38,8 @@ export class ApiErrorFilter implements ExceptionFilter {
       // Nest's own errors: unknown routes, unparsable JSON bodies.
       const status = exception.getStatus();
       const code: ApiErrorCode = status === 404 ? 'not_found' : status < 500 ? 'invalid_argument' : 'internal';
-      return { status: code === 'invalid_argument' ? 400 : status, code, message: exception.message, details: {} };
+      const message = code === 'invalid_argument' ? `invalid request: ${exception.message}` : exception.message;
+      return { status: code === 'invalid_argument' ? 400 : status, code, message, details: {} };
     }
     const error: SchedulerError = toSchedulerError(exception, 'request');
     return { status: STATUS_OF[error.code], code: error.code, message: error.message, details: error.details };

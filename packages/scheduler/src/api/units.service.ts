@@ -204,7 +204,8 @@ function compareText(a: string, b: string): number {
 
 function checkName(name: string): string {
   const problem = validateUnitName(name);
-  if (problem !== undefined) throw new InvalidArgumentError(`unit name "${name}" is invalid: ${problem}`);
+  // validateUnitName's messages already quote the name, or give its length when it is too long.
+  if (problem !== undefined) throw new InvalidArgumentError(problem);
   return name;
 }
 
