@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { findFreePort, makeTempDir, removeTempDir, waitFor } from '@berth/testkit';
 import { assertGolden } from '../test-support/golden';
@@ -152,6 +153,28 @@ describe('berthctl against a real scheduler', function () {
     const result = await runBerthctl(['--endpoint', `${closed},${cluster.endpoint}`, 'list-machines', '--no-legend', '--fields', 'ip']);
     assert.equal(result.status, 0, describeResult(result));
     assert.equal(result.stdout, '10.88.0.2\n10.88.0.3\n');
+  });
+
+  it('endpoint list skips replica without etcd', async () => {
+    // A replica that lost etcd returns 503 with the API's error body.
+    const lostEtcd = createServer((_request, response) => {
+      response.writeHead(503, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ error: { code: 'unavailable', message: 'etcd at http://127.0.0.1:1 is unreachable; retrying is safe', details: {} } }));
+    });
+    await new Promise<void>((resolve) => lostEtcd.listen(0, '127.0.0.1', resolve));
+    const address = lostEtcd.address();
+    const stub = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+    try {
+      const skipped = await runBerthctl(['--endpoint', `${stub},${cluster.endpoint}`, 'list-machines', '--no-legend', '--fields', 'ip']);
+      assert.equal(skipped.status, 0, describeResult(skipped));
+      assert.equal(skipped.stdout, '10.88.0.2\n10.88.0.3\n');
+
+      const only = await runBerthctl(['--endpoint', stub, 'list-machines']);
+      assert.equal(only.status, 1, describeResult(only));
+      assert.equal(only.stderr, 'berthctl: etcd at http://127.0.0.1:1 is unreachable; retrying is safe\n');
+    } finally {
+      await new Promise((resolve) => lostEtcd.close(resolve));
+    }
   });
 
   it('list-units matches golden tables', async () => {
