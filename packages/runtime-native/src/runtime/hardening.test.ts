@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, openSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { InvalidSpecError, NativeError } from './errors';
@@ -117,5 +117,18 @@ describe('runtime hardening', function () {
     } finally {
       await rt.runtime.delete(id, { force: true });
     }
+  });
+
+  it('enforces a seccomp program read from the cache', async () => {
+    const script = 'unshare -U true 2>&1; grep Seccomp: /proc/self/status';
+    for (let round = 0; round < 2; round++) {
+      const id = rt.nextId('cache');
+      const { stdout } = await rt.runToExit(bundle({ args: ['sh', '-c', script], cgroupsPath: testCgroupsPath(id) }), id);
+      assert.match(stdout, /Operation not permitted/, `round ${round}`);
+      assert.match(stdout, /Seccomp:\s+2/, `round ${round}`);
+    }
+    const cached = readdirSync(join(rt.runDir, '.seccomp-cache'));
+    assert.equal(cached.length, 1, cached.join(' '));
+    assert.match(cached[0], /^[0-9a-f]{64}\.bpf$/);
   });
 });
