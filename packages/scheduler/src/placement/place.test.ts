@@ -484,3 +484,17 @@ describe('planPlacement with absent machines', () => {
     assert.equal(plan.reasons.get('g.service'), 'not connected excluded 1 of 1 machine');
   });
 });
+
+describe('planPlacement of Global units after evictions', () => {
+  it('no reason once machine freed', () => {
+    // Eviction of the inactive conflicting.service comes first, so the Global unit fits everywhere.
+    const plan = planPlacement(snapshot(
+      [unit('agent.service', { global: true, conflicts: ['conflicting.service'] }), unit('conflicting.service', { desired: 'inactive' })],
+      [machine(M1)],
+      { 'conflicting.service': [M1] },
+    ));
+
+    assert.deepEqual(describeTable(plan.result), { 'agent.service': M1 });
+    assert.deepEqual([...plan.reasons.keys()], []);
+  });
+});

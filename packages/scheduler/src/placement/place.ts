@@ -136,6 +136,7 @@ function placeGlobals(placer: Placer): number {
     }
     const missing = eligible - (placer.assignments.get(unit.name)?.length ?? 0);
     if (placer.machines.size === 0 || eligible === 0 || missing > 0) placer.reasons.set(unit.name, tally.format());
+    else placer.reasons.delete(unit.name);
   }
   return placed;
 }
