@@ -15,8 +15,9 @@ describe('scheduler replicas with real etcd', function () {
 
   before(async () => {
     etcd = await startEtcd();
+    // A long presence TTL keeps the machine of the killed replica's agent present for every test.
     for (const id of ['r1', 'r2', 'r3']) {
-      replicas.push(await startReplica({ etcdEndpoint: etcd.endpoint, replicaId: id, leaderTtlS: LEADER_TTL_S, presenceTtlS: 15 }));
+      replicas.push(await startReplica({ etcdEndpoint: etcd.endpoint, replicaId: id, leaderTtlS: LEADER_TTL_S, presenceTtlS: 60 }));
     }
   });
 
@@ -109,5 +110,36 @@ describe('scheduler replicas with real etcd', function () {
       const kept = previous.units.filter((u) => u !== 'app@1.service');
       for (const unit of kept) assert.ok(agent.desired.has(unit), `agent ${i} lost ${unit} during the leader change`);
     }
+  });
+
+  it('paused leader steps down on resume', async () => {
+    const leaderId = await leaderOf(replicas[0]);
+    const paused = replicas.find((r) => r.id === leaderId)!;
+    const other = replicas.find((r) => r !== paused)!;
+
+    paused.process.child.kill('SIGSTOP');
+    try {
+      await waitFor(async () => (await leaderOf(other)) === other.id, {
+        timeoutMs: LEADER_TTL_S * 1000 * 3,
+        intervalMs: 50,
+        describe: () => `${other.id} did not take over from paused ${paused.id}`,
+      });
+      await requestJson(other, 'DELETE', '/v1/units/app@2.service');
+    } finally {
+      paused.process.child.kill('SIGCONT');
+    }
+
+    let health: any;
+    await waitFor(async () => {
+      health = (await paused.getJson('/healthz')).body;
+      return health.leader === false && health.leaderId === other.id;
+    }, { timeoutMs: 10_000, describe: () => `paused replica did not step down: ${JSON.stringify(health)}` });
+    let units: any[] = [];
+    await waitFor(async () => {
+      units = (await other.getJson('/v1/units')).body.units.filter((u: any) => u.name !== 'app@.service');
+      return units.length === 3 && units.every((u) => u.machineIds.length === 1);
+    }, { timeoutMs: 10_000, describe: () => `units did not settle: ${JSON.stringify(units)}` });
+    assert.equal(new Set(units.map((u) => u.machineId)).size, 3, 'two app instances share a machine');
+    assert.match(paused.process.output(), /election leader -> follower/);
   });
 });
