@@ -68,7 +68,7 @@ export class KeyLayout {
     if (!key.startsWith(this.root)) return undefined;
     const [kind, ...parts] = key.slice(this.root.length).split('/');
     const kinds: KeyKind[] = ['units', 'machines', 'machine-metadata', 'connections', 'assignments', 'reasons', 'states'];
-    if (!kinds.includes(kind as KeyKind) || parts.length === 0) return undefined;
+    if (!kinds.includes(kind as KeyKind) || parts.join('') === '') return undefined;
     return { kind: kind as KeyKind, parts };
   }
 }
