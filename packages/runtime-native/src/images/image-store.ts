@@ -1,12 +1,11 @@
-import { createReadStream, promises as fsp } from 'node:fs';
+import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { TokenCache } from './auth';
 import { InFlight, Semaphore } from './concurrency';
 import { ContentStore, ImageRecord, StoredLayer } from './content-store';
 import { chainIds, Digest } from './digest';
 import { ImageNotFoundError, RegistryError } from './errors';
-import { LayerApplier } from './layer-applier';
-import { unpackLayer } from './layer-unpack';
+import { LayerWorker } from './layer-worker';
 import {
   checkConfigType, Descriptor, formatPlatform, hostPlatform, ImageConfig, layerCompression, parseImageConfig,
   parseManifestDocument, Platform, selectPlatform,
@@ -251,34 +250,47 @@ export class ImageStore {
     const where = `layer ${index} (${layer.digest}) of ${formatReference(reference)}`;
     const root = join(tempDir, 'fs');
     await fsp.mkdir(root, { recursive: true, mode: 0o700 });
-    const applier = new LayerApplier({ root, where, allowDevices: this.options.allowDevices, helperPath: this.options.layerHelperPath });
+    const descriptor: Descriptor = { mediaType: layer.mediaType, digest: layer.digest, size: layer.size };
+    const compression = layerCompression(descriptor, where);
+    let worker: LayerWorker | undefined;
 
-    await this.layerSlots.run(async () => {
-      const haveBlob = await this.store.hasBlob(layer.digest);
-      const blobFile = haveBlob ? undefined : this.store.tempPath('layer');
-      const descriptor: Descriptor = { mediaType: layer.mediaType, digest: layer.digest, size: layer.size };
-      const source = haveBlob ? createReadStream(this.store.blobPath(layer.digest)) : client.blobChunks(reference, descriptor, 0);
-      const state = haveBlob ? 'unpacking' : 'downloading';
-      try {
-        await unpackLayer({
-          source, blobDigest: layer.digest, blobSize: layer.size, diffId: layer.diffId,
-          compression: layerCompression(descriptor, where), applier, where,
+    try {
+      await this.layerSlots.run(async () => {
+        const haveBlob = await this.store.hasBlob(layer.digest);
+        const blobFile = haveBlob ? undefined : this.store.tempPath('layer');
+        worker = new LayerWorker({
+          root, where, allowDevices: this.options.allowDevices, helperPath: this.options.layerHelperPath,
+          blobDigest: layer.digest, blobSize: layer.size, diffId: layer.diffId, compression,
           maxUncompressedBytes: this.options.maxLayerBytes ?? DEFAULT_MAX_LAYER_BYTES,
-          ...(blobFile ? { blobFile } : {}),
-          onBytes: (bytesDone) => onProgress?.({ layer: layer.digest, bytesDone, bytesTotal: layer.size, state }),
+          ...(blobFile ? { blobFile } : { sourceFile: this.store.blobPath(layer.digest) }),
         });
-        if (blobFile) await this.store.commitBlob(blobFile, layer.digest);
-      } catch (error) {
-        if (blobFile) await fsp.rm(blobFile, { force: true });
-        throw error;
-      }
-    });
+        try {
+          await this.feedWorker(worker, haveBlob ? undefined : client.blobChunks(reference, descriptor, 0), (bytesDone) =>
+            onProgress?.({ layer: layer.digest, bytesDone, bytesTotal: layer.size, state: 'downloading' }));
+          if (blobFile) await this.store.commitBlob(blobFile, layer.digest);
+        } catch (error) {
+          await worker.stop();
+          if (blobFile) await fsp.rm(blobFile, { force: true });
+          throw error;
+        }
+      });
 
-    // Implicit parent directories copy their metadata from the layers below, so those come first.
-    if (index > 0) await this.ensureSnapshot(client, reference, layers, index - 1, onProgress);
-    const lowerRoots = layers.slice(0, index).map((lower) => this.store.snapshotFs(lower.chainId)).reverse();
-    await applier.finish(lowerRoots);
+      // Implicit parent directories copy their metadata from the layers below, so those come first.
+      if (index > 0) await this.ensureSnapshot(client, reference, layers, index - 1, onProgress);
+      const lowerRoots = layers.slice(0, index).map((lower) => this.store.snapshotFs(lower.chainId)).reverse();
+      await worker!.finish(lowerRoots);
+    } finally {
+      await worker?.stop();
+    }
     await this.store.commitSnapshot(tempDir, layer.chainId, layer);
+  }
+
+  /** Streams `source` into the worker; a failing source wins over the worker's consequent error. */
+  private async feedWorker(worker: LayerWorker, source: AsyncIterable<Buffer> | undefined, onBytes: (bytesDone: number) => void): Promise<void> {
+    const feeding = source ? worker.feed(source, onBytes) : Promise.resolve();
+    const [fed, unpacked] = await Promise.allSettled([feeding, worker.unpacked]);
+    if (fed.status === 'rejected') throw fed.reason;
+    if (unpacked.status === 'rejected') throw unpacked.reason;
   }
 
   private async saveRecord(record: ImageRecord): Promise<void> {
