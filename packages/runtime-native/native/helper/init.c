@@ -123,8 +123,8 @@ static int setup(const struct container_spec *spec, const struct compiled_filter
 		return ret;
 	if ((ret = security_rlimits(spec)) < 0)
 		return ret;
-	/* Without no_new_privs an unprivileged process cannot load a filter, so it goes in while
-	 * the process still holds CAP_SYS_ADMIN; the profile must then allow the calls below. */
+	/* Without no_new_privs an unprivileged process cannot load a filter, so it is loaded while
+	 * the process still has CAP_SYS_ADMIN. The profile must then allow the calls below. */
 	if (!spec->no_new_privs && (ret = security_load_seccomp(filter)) < 0)
 		return ret;
 	if ((ret = security_credentials(spec)) < 0)

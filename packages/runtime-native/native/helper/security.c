@@ -133,7 +133,7 @@ static int build_context(const struct container_spec *spec, scmp_filter_ctx *out
 
 	if (ctx == NULL)
 		return berth_fail(EINVAL, "seccomp_init default action %#x", sc->default_action);
-	/* NNP is set by security_credentials when the spec asks; never let libseccomp force it. */
+	/* security_credentials sets NNP when the spec requests it; libseccomp must not force it. */
 	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
 	for (size_t i = 0; i < sc->narchs; i++) {
 		uint32_t arch = seccomp_arch_resolve_name(sc->archs[i]);

@@ -53,7 +53,7 @@ export function detectCgroupLayout(): CgroupLayout {
   return cachedLayout;
 }
 
-/** The hierarchy holding `controller`, if it is mounted as v1. */
+/** Returns the hierarchy that `controller` is bound to, if it is mounted as v1. */
 export function v1Hierarchy(layout: CgroupLayout, controller: string): V1Hierarchy | undefined {
   return layout.v1.find((h) => h.controllers.includes(controller));
 }

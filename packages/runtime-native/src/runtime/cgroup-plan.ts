@@ -10,7 +10,7 @@ export interface CgroupWrite {
   value: string;
 }
 
-/** What the helper does with cgroups: create `dirs` and join them, apply `writes` in order. */
+/** Cgroup work for the helper: it creates and joins `dirs`, then applies `writes` in order. */
 export interface CgroupPlan {
   dirs: string[];
   writes: CgroupWrite[];
@@ -93,7 +93,7 @@ function planV2(layout: CgroupLayout, path: string, r: OciResources, deviceRules
   return planV2Resources(layout, path, r);
 }
 
-/** The v2 directory and file writes for `r`, without device rules. Exported for tests. */
+/** Plans the v2 directory and file writes for `r`, without device rules. Exported for tests. */
 export function planV2Resources(layout: CgroupLayout, path: string, r: OciResources): CgroupPlan {
   const root = layout.unifiedMount as string;
   const dir = join(root, path);
@@ -122,7 +122,7 @@ export function planV2Resources(layout: CgroupLayout, path: string, r: OciResour
   }
   enabled.add('memory');
 
-  // Controllers must be enabled in every ancestor's subtree_control before the leaf sees them.
+  // The leaf gets a controller only when every ancestor lists it in cgroup.subtree_control.
   const control = [...enabled].map((c) => `+${c}`).join(' ');
   const parts = path.split('/').filter(Boolean);
   const ancestors = parts.map((_, i) => join(root, ...parts.slice(0, i)));

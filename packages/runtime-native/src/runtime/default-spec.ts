@@ -19,7 +19,7 @@ export const DEFAULT_READONLY_PATHS = ['/proc/bus', '/proc/fs', '/proc/irq', '/p
 
 export const DEFAULT_ENV = ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'];
 
-/** The standard mounts: /proc, /dev with devpts, shm and mqueue, read-only /sys and cgroups. */
+/** Returns the standard mounts: /proc, /dev with devpts, shm and mqueue, read-only /sys and cgroups. */
 export function defaultMounts(): OciMount[] {
   return [
     { destination: '/proc', type: 'proc', source: 'proc', options: ['nosuid', 'noexec', 'nodev'] },
@@ -32,7 +32,7 @@ export function defaultMounts(): OciMount[] {
   ];
 }
 
-/** What a unit may set; everything else takes the Docker-like default. */
+/** Settings a unit may change; everything else takes the Docker-like default. */
 export interface DefaultSpecOptions {
   args: string[];
   /** Root filesystem, absolute or relative to the bundle. Default "rootfs". */
@@ -60,7 +60,7 @@ export interface DefaultSpecOptions {
 }
 
 /**
- * Builds an OCI config with the defaults Docker and Podman apply when a unit says nothing: the
+ * Builds an OCI config with the defaults Docker and Podman apply when a unit sets nothing: the
  * 14-capability set, the masked and read-only paths, the default seccomp profile, and
  * no_new_privs on. Resource limits are left out unless given.
  */

@@ -1,4 +1,4 @@
-/** Base class of every runtime failure. `retryable` says whether repeating the call may help. */
+/** Base class of every runtime failure. `retryable` is true when repeating the call may help. */
 export class RuntimeError extends Error {
   readonly retryable: boolean = false;
   constructor(message: string) {
@@ -7,7 +7,7 @@ export class RuntimeError extends Error {
   }
 }
 
-/** The OCI config.json is invalid or asks for something this runtime does not support. */
+/** The OCI config.json is invalid or requests something this runtime does not support. */
 export class InvalidSpecError extends RuntimeError {
   constructor(
     readonly bundle: string,

@@ -1,6 +1,6 @@
 import { MOUNT_ATTR, MS_PROPAGATION } from './kernel-constants';
 
-/** How one OCI mount is performed: the attributes go to mount_setattr/fsmount, the rest to fsconfig. */
+/** Plan of one OCI mount: the attributes go to mount_setattr/fsmount, the rest to fsconfig. */
 export interface MountPlan {
   kind: 'fs' | 'bind' | 'rbind';
   attr: number;

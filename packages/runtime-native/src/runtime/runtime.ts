@@ -15,7 +15,7 @@ const CGROUP_RMDIR_ATTEMPTS = 100;
 const CGROUP_RMDIR_RETRY_MS = 10;
 
 export interface RuntimeOptions {
-  /** Where container state lives, one directory per id. Default /run/berth/runtime. */
+  /** Directory of container state, one subdirectory per id. Default /run/berth/runtime. */
   runDir?: string;
 }
 
@@ -99,7 +99,7 @@ export class Runtime {
     return this.state(id);
   }
 
-  /** The OCI state, with the exit record once the container has stopped. */
+  /** Returns the OCI state, with the exit record once the container has stopped. */
   async state(id: string): Promise<ContainerState> {
     const meta = await this.store.readMeta(id);
     const proc = await this.store.readProcess(id);
@@ -153,7 +153,7 @@ export class Runtime {
     await this.store.remove(id);
   }
 
-  /** The state of every container under the run directory. */
+  /** Returns the state of every container under the run directory. */
   async list(): Promise<ContainerState[]> {
     const states: ContainerState[] = [];
     for (const id of await this.store.ids()) {
@@ -201,7 +201,7 @@ export function parseSignal(signal: string | number): number {
   throw new InvalidArgumentError(`signal: expected a signal name such as SIGTERM or a number from 1 to 64, got ${JSON.stringify(signal)}`);
 }
 
-/** The monitor removes cgroups itself; this covers a monitor that was killed first. */
+/** Removes cgroups a killed monitor left behind (a monitor normally removes them itself). */
 async function removeCgroups(proc: ProcessRecord): Promise<void> {
   for (const dir of proc.cgroupDirs) {
     for (let attempt = 0; ; attempt++) {

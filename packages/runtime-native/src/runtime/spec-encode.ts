@@ -56,7 +56,7 @@ class RecordWriter {
   mark(): number {
     return this.parts.length;
   }
-  /** The bytes recorded after `mark`. */
+  /** Returns the bytes recorded after `mark`. */
   since(mark: number): Buffer {
     return Buffer.concat(this.parts.slice(mark));
   }
@@ -219,7 +219,7 @@ function encodeMounts(w: RecordWriter, spec: OciSpec, bundle: string, input: Enc
 }
 
 /**
- * A "cgroup" mount becomes what the container may see of its own cgroups: on v1 a tmpfs with a
+ * Expands a "cgroup" mount into what the container may see of its own cgroups: on v1 a tmpfs with a
  * read-only bind of the container's directory per hierarchy, on v2 a bind of the leaf. Options
  * other than "ro" do not apply to the binds.
  */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { ContainerExistsError, ContainerNotFoundError, InvalidArgumentError } from './errors';
 
-/** What Berth records at create time (meta.json); the OCI state is derived from it. */
+/** Record written at create time (meta.json); the OCI state is derived from it. */
 export interface ContainerMeta {
   ociVersion: string;
   id: string;
@@ -13,7 +13,7 @@ export interface ContainerMeta {
   created: string;
 }
 
-/** What the monitor records about the container process (process.json). */
+/** Record the monitor keeps about the container process (process.json). */
 export interface ProcessRecord {
   pid: number;
   pidStartTime: number;
@@ -72,7 +72,7 @@ export class StateStore {
     }
   }
 
-  /** The monitor's record, or undefined while the container is still being created. */
+  /** Returns the monitor's record, or undefined while the container is still being created. */
   async readProcess(id: string): Promise<ProcessRecord | undefined> {
     try {
       return JSON.parse(await readFile(join(this.dirFor(id), 'process.json'), 'utf8')) as ProcessRecord;
@@ -82,7 +82,7 @@ export class StateStore {
     }
   }
 
-  /** Whether the start FIFO still exists, i.e. `start` has not been called. */
+  /** Returns whether the start FIFO still exists, that is, `start` has not been called. */
   async awaitingStart(id: string): Promise<boolean> {
     try {
       await access(join(this.dirFor(id), 'exec.fifo'), constants.F_OK);
