@@ -114,7 +114,8 @@ export class Agent {
 
   private async controlCommand(command: ControlCommand, reply: (line: string) => void): Promise<void> {
     if (command === 'status') {
-      reply(JSON.stringify({ connection: this.link.state, units: this.supervisor.statuses().map((status) => toReportMessage(status, Date.now())) }));
+      (globalThis as { gc?: () => void }).gc?.();
+      reply(JSON.stringify({ connection: this.link.state, memory: process.memoryUsage(), units: this.supervisor.statuses().map((status) => toReportMessage(status, Date.now())) }));
       return;
     }
     reply('draining');

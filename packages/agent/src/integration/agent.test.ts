@@ -43,7 +43,8 @@ describe('agent with real etcd, registry, scheduler and runtime', function () {
   });
 
   it('pulls, starts and reports a unit active/running', async () => {
-    await cluster.submit('ticker.service', unitText(image, []), 'launched');
+    // sh as PID 1 ignores SIGTERM, so stops end with SIGKILL after TimeoutStopSec=.
+    await cluster.submit('ticker.service', unitText(image, ['', '[Service]', 'TimeoutStopSec=2s']), 'launched');
     const state = await cluster.waitForState('ticker.service', 'active/running', (s) => s.activeState === 'active' && s.subState === 'running');
     assert.equal(state.loadState, 'loaded');
     assert.match(state.imageDigest, /^sha256:[0-9a-f]{64}$/);
@@ -73,7 +74,7 @@ describe('agent with real etcd, registry, scheduler and runtime', function () {
   });
 
   it('reports a failing health check', async () => {
-    const unhealthy = unitText(image, ['HealthCmd=/bin/test -f /tmp/ready', 'HealthInterval=500ms', 'HealthTimeout=2s', 'HealthRetries=2']);
+    const unhealthy = unitText(image, ['HealthCmd=/bin/test -f /tmp/ready', 'HealthInterval=500ms', 'HealthTimeout=2s', 'HealthRetries=2', '', '[Service]', 'TimeoutStopSec=2s']);
     await cluster.submit('unhealthy.service', unhealthy, 'launched');
     const state = await cluster.waitForState('unhealthy.service', 'unhealthy', (s) => s.health === 'unhealthy');
     assert.equal(state.activeState, 'active');

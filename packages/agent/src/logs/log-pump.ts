@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, writeFileSync } from 'node:fs';
+import { closeSync, fstatSync, ftruncateSync, openSync, readFileSync, readSync, statSync, writeFileSync } from 'node:fs';
 import { LogStream, UnitLogWriter } from './unit-log';
 
 /** Raw output files are emptied once this much has been copied, so they stay small. */
@@ -58,6 +58,9 @@ export class LogPump {
   }
 
   private copy(source: RawSource): boolean {
+    // Most pumps find nothing new; a stat is cheaper than open, fstat and close.
+    const stat = statSync(source.path, { throwIfNoEntry: false });
+    if (stat === undefined || stat.size === source.offset) return false;
     let fd: number;
     try {
       fd = openSync(source.path, 'r+');

@@ -40,9 +40,10 @@ export class NativeRuntimePort implements RuntimePort {
     const bundle = containerRunDir(this.runDir, id);
     mkdirSync(bundle, { recursive: true, mode: 0o750 });
     writeFileSync(join(bundle, 'config.json'), JSON.stringify(spec, null, 2), { mode: 0o600 });
-    // The runtime's minimal init reaps zombies and forwards SIGTERM, so programs that do not expect
-    // to be PID 1 still stop on TimeoutStopSec='s first signal (like `docker run --init`).
-    await this.runtime.create(id, bundle, { stdoutPath: io.stdoutPath, stderrPath: io.stderrPath, init: true });
+    // No init process, as in Docker's default: the runtime's init measured 1.3 MB PSS per container
+    // (bench/agent-memory), above the 1 MB budget for per-container helpers. A program that ignores
+    // SIGTERM as PID 1 is killed after TimeoutStopSec=.
+    await this.runtime.create(id, bundle, { stdoutPath: io.stdoutPath, stderrPath: io.stderrPath });
   }
 
   start(id: string): Promise<void> {
@@ -52,6 +53,15 @@ export class NativeRuntimePort implements RuntimePort {
   async state(id: string): Promise<ContainerInfo | undefined> {
     try {
       return toContainerInfo(await this.runtime.state(id));
+    } catch (error) {
+      if (error instanceof ContainerNotFoundError) return undefined;
+      throw error;
+    }
+  }
+
+  async waitExit(id: string): Promise<ContainerInfo | undefined> {
+    try {
+      return toContainerInfo(await this.runtime.waitExit(id));
     } catch (error) {
       if (error instanceof ContainerNotFoundError) return undefined;
       throw error;

@@ -56,6 +56,8 @@ export interface RuntimePort {
   start(id: string): Promise<void>;
   /** Undefined when the runtime has no container of that id. */
   state(id: string): Promise<ContainerInfo | undefined>;
+  /** Resolves with the final state once the container has exited; undefined when it is unknown. */
+  waitExit(id: string): Promise<ContainerInfo | undefined>;
   kill(id: string, signal: NodeJS.Signals): Promise<void>;
   /** Removes the container's state and cgroups; `force` kills it first when it still runs. */
   delete(id: string, force: boolean): Promise<void>;

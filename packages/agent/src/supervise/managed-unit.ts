@@ -25,6 +25,8 @@ export interface ManagedUnit {
   /** No new attempt before this time after a retryable failure. */
   retryAtMs?: number;
   retryBackoff: Backoff;
+  /** Set when the runtime reported the container's exit; the next pass applies the restart policy. */
+  exitPending?: boolean;
   /** `TimeoutStopSec=` of the unit the container was created from, for stops after unassignment. */
   timeoutStopMs: number;
 }

@@ -14,8 +14,14 @@ import { ManagedUnit, newManagedUnit, observe } from './managed-unit';
 import { decideAfterExit, emptyHistory, ExitEvent, recordStart } from './restart-policy';
 import { UnitAttachments } from './unit-attachments';
 
-/** How often container states are checked, as fleet polled systemd every second. */
+/** How often a reconcile pass runs, as fleet's agent reconciled against systemd every second. */
 export const POLL_INTERVAL_MS = 1000;
+/**
+ * Exits arrive as events from the runtime; every running container's state is also read at this
+ * interval, in case an event was missed. Reading all states every second made the agent's heap
+ * churn grow with the number of containers.
+ */
+export const STATE_POLL_FALLBACK_MS = 10_000;
 
 export interface SupervisorOptions {
   ports: HostPorts;
@@ -44,6 +50,7 @@ export class Supervisor {
   private readonly log: Logger;
   private readonly now: () => number;
   private pollTimer: NodeJS.Timeout | undefined;
+  private lastFullPollMs = 0;
   private ticking = false;
   private tickAgain = false;
   private closed = false;
@@ -176,6 +183,7 @@ export class Supervisor {
       log.info({ pid: info.pid }, 'adopted running container');
       this.setPhase(managed, 'running');
       this.attachments.attach(managed, this.desired.get(record.unit), info.pid);
+      this.watchExit(managed);
     } else if (info.status === 'stopped' && ['running', 'starting'].includes(record.status.phase)) {
       log.info('container exited while the agent was away');
       this.attachments.attachPumpOnly(managed);
@@ -219,11 +227,28 @@ export class Supervisor {
   }
 
   private async pollContainers(): Promise<void> {
+    const fullPoll = this.now() - this.lastFullPollMs >= STATE_POLL_FALLBACK_MS;
+    if (fullPoll) this.lastFullPollMs = this.now();
     for (const managed of this.units.values()) {
       if (managed.busy || managed.record.containerId === '' || managed.record.status.phase !== 'running') continue;
+      if (!fullPoll && !managed.exitPending) continue;
+      managed.exitPending = false;
       const info = await this.options.ports.runtime.state(managed.record.containerId).catch(() => undefined);
       if (info === undefined || info.status === 'stopped') this.handleExit(managed, info);
     }
+  }
+
+  /** Asks the runtime to report the container's exit; the next pass handles it. */
+  private watchExit(managed: ManagedUnit): void {
+    const containerId = managed.record.containerId;
+    this.options.ports.runtime.waitExit(containerId).then(
+      () => {
+        if (managed.record.containerId !== containerId) return;
+        managed.exitPending = true;
+        this.requestTick();
+      },
+      (error) => this.log.warn({ err: error, unit: managed.record.unit, container: containerId }, 'cannot watch the container exit; the periodic state check covers it'),
+    );
   }
 
   private async lookupImages(): Promise<void> {
@@ -237,6 +262,7 @@ export class Supervisor {
   /** Applies the restart policy to a container that exited without the agent asking. */
   private handleExit(managed: ManagedUnit, info: ContainerInfo | undefined): void {
     const { record } = managed;
+    managed.exitPending = false;
     this.attachments.finish(managed);
     const exit: ExitEvent = {
       exitCode: info?.exit?.exitCode,
@@ -375,6 +401,7 @@ export class Supervisor {
     record.status.health = entry?.unit?.container?.health ? 'starting' : 'none';
     this.setPhase(managed, 'running');
     this.attachments.attach(managed, entry, pid);
+    this.watchExit(managed);
   }
 
   private async stop(managed: ManagedUnit): Promise<void> {

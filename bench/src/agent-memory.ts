@@ -1,0 +1,175 @@
+/**
+ * Agent memory benchmark: runs the real scheduler and one agent with 50 running containers, then
+ * measures the agent's resident memory and the memory of the per-container helper process (the
+ * runtime's monitor, which waits for the container and records its exit). RSS counts shared pages in full, so
+ * PSS (proportional set size, from /proc/PID/smaps_rollup) is printed beside it.
+ *
+ *   node bench/dist/agent-memory.js [--containers N]
+ *
+ * The agent runs in its own network namespace behind a test bridge, as in the agent's integration
+ * tests. Needs root, etcd, docker-registry, umoci, skopeo, iproute2, nftables and util-linux.
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import {
+  createOciLayout, findFreePort, makeTempDir, ManagedProcess, newImage, pushImage, removeOciLayout, removeTempDir,
+  runCommand, startEtcd, startProcess, startRegistry, waitFor, writeBusyboxTree,
+} from '@berth/testkit';
+
+const REPO_ROOT = resolve(__dirname, '..', '..');
+const SCHEDULER_MAIN = join(REPO_ROOT, 'packages', 'scheduler', 'dist', 'main.js');
+const AGENT_MAIN = join(REPO_ROOT, 'packages', 'agent', 'dist', 'main.js');
+const DEFAULT_CONTAINERS = 50;
+/** Samples of the agent's memory once every container runs, one per second. */
+const SAMPLES = 10;
+const START_TIMEOUT_MS = 30_000;
+const SETTLE_MS = Number(process.env.BENCH_SETTLE_MS ?? 60_000);
+const RUNNING_TIMEOUT_MS = 300_000;
+
+interface Memory {
+  rssKiB: number;
+  pssKiB: number;
+}
+
+function memoryOf(pid: number): Memory {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
+  const field = (text: string, name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
+  return { rssKiB: field(status, 'VmRSS'), pssKiB: field(rollup, 'Pss') };
+}
+
+function summary(values: number[]): string {
+  const sorted = [...values].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)];
+  return `median ${median} KiB, max ${sorted[sorted.length - 1]} KiB`;
+}
+
+/** A network namespace for the agent behind a bridge in the root namespace. */
+class Lab {
+  readonly tag = randomBytes(3).toString('hex');
+  readonly netns = `berth-bm-${this.tag}`;
+  readonly bridge = `bbm${this.tag}`;
+  readonly subnetIndex = 100 + Math.floor(Math.random() * 150);
+  readonly gateway = `10.215.${this.subnetIndex}.1`;
+  readonly hostAddress = `10.215.${this.subnetIndex}.11`;
+
+  async create(): Promise<void> {
+    const ip = (args: string[]) => runCommand('ip', args);
+    await ip(['link', 'add', this.bridge, 'type', 'bridge']);
+    await ip(['addr', 'add', `${this.gateway}/24`, 'dev', this.bridge]);
+    await ip(['link', 'set', this.bridge, 'up']);
+    await ip(['netns', 'add', this.netns]);
+    await ip(['link', 'add', `vbm${this.tag}`, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', this.netns]);
+    await ip(['link', 'set', `vbm${this.tag}`, 'master', this.bridge, 'up']);
+    await ip(['-n', this.netns, 'link', 'set', 'lo', 'up']);
+    await ip(['-n', this.netns, 'addr', 'add', `${this.hostAddress}/24`, 'dev', 'eth0']);
+    await ip(['-n', this.netns, 'link', 'set', 'eth0', 'up']);
+  }
+
+  async destroy(): Promise<void> {
+    await runCommand('ip', ['link', 'delete', `vbm${this.tag}`]).catch(() => undefined);
+    await runCommand('ip', ['netns', 'delete', this.netns]).catch(() => undefined);
+    await runCommand('ip', ['link', 'delete', this.bridge]).catch(() => undefined);
+  }
+}
+
+async function pushSleepImage(registryHost: string): Promise<string> {
+  const layout = await createOciLayout();
+  try {
+    await newImage(layout, 'sleep', (rootfs) => writeBusyboxTree(rootfs));
+    await runCommand('umoci', ['config', '--image', `${layout.dir}:sleep`, '--config.env', 'PATH=/bin', '--config.cmd', '/bin/sleep', '--config.cmd', '1000000']);
+    const reference = `${registryHost}/bench/sleep:1`;
+    await pushImage(layout, 'sleep', reference);
+    return reference;
+  } finally {
+    removeOciLayout(layout);
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { containers: { type: 'string', default: String(DEFAULT_CONTAINERS) } } });
+  const count = Number(values.containers);
+  const dir = makeTempDir('bench-agent-memory');
+  const lab = new Lab();
+  const processes: ManagedProcess[] = [];
+  const cleanups: Array<() => Promise<void>> = [];
+  try {
+    await lab.create();
+    const etcd = await startEtcd();
+    cleanups.push(() => etcd.stop());
+    const registry = await startRegistry({ address: lab.gateway });
+    cleanups.push(() => registry.stop());
+    const joinToken = randomBytes(16).toString('hex');
+    const apiToken = randomBytes(16).toString('hex');
+    const httpEndpoint = `http://127.0.0.1:${await findFreePort()}`;
+    const grpcEndpoint = `${lab.gateway}:${await findFreePort()}`;
+
+    const scheduler = startProcess(process.execPath, [SCHEDULER_MAIN, '--etcd-endpoints', etcd.endpoint, '--http-listen', httpEndpoint.slice('http://'.length),
+      '--grpc-listen', grpcEndpoint, '--join-token', joinToken, '--api-token', apiToken, '--log-level', 'warn']);
+    processes.push(scheduler);
+    await waitFor(async () => (await fetch(`${httpEndpoint}/healthz`)).ok, { timeoutMs: START_TIMEOUT_MS, describe: () => `scheduler did not start:\n${scheduler.output()}` });
+
+    const runDir = join(dir, 'run');
+    const agent = startProcess('nsenter', [`--net=/run/netns/${lab.netns}`, '--', process.execPath, ...(process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(Boolean), AGENT_MAIN,
+      '--schedulers', grpcEndpoint, '--join-token', joinToken, '--machine-id', randomBytes(16).toString('hex'),
+      '--public-address', lab.hostAddress, '--state-dir', join(dir, 'state'), '--run-dir', runDir,
+      '--container-subnet', `10.232.${lab.subnetIndex}.0/24`, '--insecure-registries', registry.host, '--log-level', process.env.BENCH_AGENT_LOG_LEVEL ?? 'warn']);
+    processes.push(agent);
+
+    const image = await pushSleepImage(registry.host);
+    const text = `[Container]\nImage=${image}\n`;
+    for (let index = 1; index <= count; index++) {
+      const response = await fetch(`${httpEndpoint}/v1/units/sleep-${index}.service`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${apiToken}` },
+        body: JSON.stringify({ text, desiredState: 'launched' }),
+      });
+      if (!response.ok) throw new Error(`PUT sleep-${index}.service returned ${response.status}: ${await response.text()}`);
+    }
+    let running = 0;
+    await waitFor(async () => {
+      const body = (await (await fetch(`${httpEndpoint}/v1/state`)).json()) as { states: Array<{ subState: string }> };
+      running = body.states.filter((state) => state.subState === 'running').length;
+      return running === count;
+    }, { timeoutMs: RUNNING_TIMEOUT_MS, intervalMs: 500, describe: () => `${running} of ${count} units running; agent output:\n${agent.output().slice(-4000)}` });
+
+    // Let the start-up burst (pull, 50 creations) be collected, as it is on a host that runs for days.
+    await new Promise((resolveSettle) => setTimeout(resolveSettle, SETTLE_MS));
+    const status = await runCommand(process.execPath, [AGENT_MAIN, 'status', '--run-dir', runDir]);
+    console.log(`agent heap: ${JSON.stringify((JSON.parse(status.stdout) as { memory: unknown }).memory)}`);
+    const agentSamples: Memory[] = [];
+    for (let sample = 0; sample < SAMPLES; sample++) {
+      agentSamples.push(memoryOf(agent.child.pid!));
+      await new Promise((resolveSleep) => setTimeout(resolveSleep, 1000));
+    }
+    const monitors: Memory[] = [];
+    const programs: Memory[] = [];
+    const runtimeDir = join(runDir, 'runtime');
+    for (const id of (await runCommand('ls', [runtimeDir])).stdout.split('\n').filter(Boolean)) {
+      const record = JSON.parse(readFileSync(join(runtimeDir, id, 'process.json'), 'utf8')) as { pid: number; monitorPid: number };
+      monitors.push(memoryOf(record.monitorPid));
+      programs.push(memoryOf(record.pid));
+    }
+
+    console.log(`containers running: ${count} (busybox sleep, bridge network)`);
+    console.log(`agent RSS: ${summary(agentSamples.map((m) => m.rssKiB))}; PSS: ${summary(agentSamples.map((m) => m.pssKiB))}`);
+    console.log(`runtime monitor per container (${monitors.length}) RSS: ${summary(monitors.map((m) => m.rssKiB))}; PSS: ${summary(monitors.map((m) => m.pssKiB))}`);
+    console.log(`container program (busybox sleep, not a helper) (${programs.length}) RSS: ${summary(programs.map((m) => m.rssKiB))}; PSS: ${summary(programs.map((m) => m.pssKiB))}`);
+
+    if (process.env.BENCH_AGENT_LOG_LEVEL) console.log(agent.output().slice(-20000));
+    // Drain removes every container, mount, cgroup and veth before the agent exits.
+    await runCommand(process.execPath, [AGENT_MAIN, 'drain', '--run-dir', runDir], { timeoutMs: 300_000 });
+  } finally {
+    for (const child of processes.reverse()) await child.stop(15_000).catch(() => undefined);
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+    await lab.destroy();
+    removeTempDir(dir);
+  }
+}
+
+main().catch((error: Error) => {
+  console.error(`bench/agent-memory: ${error.message}`);
+  process.exitCode = 1;
+});
