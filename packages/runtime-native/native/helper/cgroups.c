@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "device-bpf.h"
 #include "util.h"
 
 #define RMDIR_ATTEMPTS 200
@@ -91,6 +92,8 @@ int cgroups_enter(const struct container_spec *spec, pid_t pid)
 		if ((ret = write_file_at(w->dir, w->file, w->value)) < 0)
 			return ret;
 	}
+	if ((ret = device_bpf_attach(spec)) < 0)
+		return ret;
 	snprintf(pidstr, sizeof(pidstr), "%d", (int)pid);
 	for (size_t i = 0; i < spec->ncgroup_dirs; i++)
 		if ((ret = write_file_at(spec->cgroup_dirs[i], "cgroup.procs", pidstr)) < 0)

@@ -307,6 +307,24 @@ static int parse_record(const char *key, struct cursor *c, struct container_spec
 		return parse_mount(c, spec);
 	if (strcmp(key, "device") == 0)
 		return parse_device(c, spec);
+	if (strcmp(key, "deviceRule") == 0) {
+		struct device_rule *r = PUSH(spec->device_rules, spec->ndevice_rules);
+		char *type;
+		uint64_t u;
+		if (r == NULL)
+			return berth_fail(ENOMEM, "spec: allocation");
+		TRY(next_u64(c, &u));
+		r->allow = u != 0;
+		TRY(next_field(c, &type));
+		r->type = type[0];
+		TRY(next_i64(c, &r->major));
+		TRY(next_i64(c, &r->minor));
+		TRY(next_u64(c, &u));
+		r->access = (unsigned)u;
+		return 0;
+	}
+	if (strcmp(key, "deviceProgramDir") == 0)
+		return next_field(c, &spec->device_program_dir);
 	if (strcmp(key, "cgroupWrite") == 0)
 		return parse_cgroup_write(c, spec);
 	if (strcmp(key, "seccompRule") == 0)
@@ -364,6 +382,7 @@ void spec_free(struct container_spec *spec)
 	free(spec->sysctls);
 	free(spec->cgroup_dirs);
 	free(spec->cgroup_writes);
+	free(spec->device_rules);
 	free(spec->seccomp.archs);
 	free(spec->seccomp.rules);
 	free(spec->blob);

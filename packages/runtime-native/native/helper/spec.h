@@ -54,6 +54,14 @@ struct cgroup_write {
 	char *value;
 };
 
+struct device_rule {
+	bool allow;
+	char type;     /* 'a', 'b' or 'c' */
+	int64_t major; /* -1 matches any */
+	int64_t minor;
+	unsigned access; /* BPF_DEVCG_ACC_* bits: 1 mknod, 2 read, 4 write */
+};
+
 struct seccomp_arg {
 	unsigned index;
 	int op; /* enum scmp_compare */
@@ -133,6 +141,9 @@ struct container_spec {
 	struct cgroup_write *cgroup_writes;
 	size_t ncgroup_writes;
 	char *oom_events_file; /* memory.oom_control (v1) or memory.events (v2) */
+	char *device_program_dir; /* v2: cgroup that gets the device eBPF program */
+	struct device_rule *device_rules;
+	size_t ndevice_rules;
 
 	struct seccomp_spec seccomp;
 	char *blob; /* every string above points into this buffer */

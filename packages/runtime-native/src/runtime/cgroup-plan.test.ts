@@ -86,8 +86,18 @@ describe('cgroup plan on v1', () => {
 
 describe('cgroup plan on v2', () => {
   const layout = parseCgroupLayout(V2_MOUNTINFO);
-  it('rejects device access rules until the eBPF filter exists', () => {
-    assert.throws(() => planCgroups(layout, '/berth/c1', {}), /not supported/);
+  it('hands device rules to the eBPF program', () => {
+    const plan = planCgroups(layout, '/berth/c1', { devices: [{ allow: false, access: 'rwm' }] });
+    assert.equal(plan.deviceProgramDir, '/sys/fs/cgroup/berth/c1');
+    assert.deepEqual(plan.deviceRules?.[0], { allow: false, access: 'rwm' });
+    assert.ok(plan.deviceRules?.some((r) => r.allow && r.major === 1 && r.minor === 3));
+    assert.ok(!plan.writes.some((w) => w.file.startsWith('devices.')));
+  });
+
+  it('enables only the controllers it uses', () => {
+    const plan = planV2Resources(layout, '/berth/c1', {});
+    assert.deepEqual(plan.writes.filter((w) => w.file === 'cgroup.subtree_control').map((w) => w.value), []);
+    assert.equal(plan.oomEventsFile, undefined);
   });
 
   const translations: { name: string; resources: Parameters<typeof planCgroups>[2]; file: string; value: string }[] = [

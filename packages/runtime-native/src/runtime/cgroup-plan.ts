@@ -16,6 +16,10 @@ export interface CgroupPlan {
   writes: CgroupWrite[];
   /** memory.oom_control (v1) or memory.events (v2) of the container, read after exit. */
   oomEventsFile?: string;
+  /** v2 only: the cgroup that gets an eBPF device program built from `deviceRules`. */
+  deviceProgramDir?: string;
+  /** Device rules in spec order; the last matching rule decides. */
+  deviceRules?: OciDeviceRule[];
 }
 
 /**
@@ -84,13 +88,10 @@ function planV1(layout: CgroupLayout, path: string, r: OciResources, deviceRules
 }
 
 function planV2(layout: CgroupLayout, path: string, r: OciResources, deviceRules: OciDeviceRule[]): CgroupPlan {
-  // TODO: device rules on cgroup v2 need a BPF_PROG_TYPE_CGROUP_DEVICE program attached to the
-  // container's cgroup, which this runtime does not build yet. Rather than run without the
-  // restriction, it rejects every spec on a pure v2 host, since the default rules grant rw access.
-  if (deviceRules.some((rule) => !rule.allow || rule.access !== 'm')) {
-    throw new CgroupPlanError('device access rules on cgroup v2 are not supported (no eBPF device filter yet)');
-  }
-  return planV2Resources(layout, path, r);
+  const plan = planV2Resources(layout, path, r);
+  // v2 has no devices.* files: the helper compiles these rules into a BPF_PROG_TYPE_CGROUP_DEVICE
+  // program, with a deny-all default like `devices.deny a` on v1.
+  return { ...plan, deviceProgramDir: plan.dirs[0], deviceRules };
 }
 
 /** Plans the v2 directory and file writes for `r`, without device rules. Exported for tests. */
@@ -120,14 +121,14 @@ export function planV2Resources(layout: CgroupLayout, path: string, r: OciResour
     if (file.includes('/') || file.startsWith('.')) throw new CgroupPlanError(`linux.resources.unified key "${file}" is not a cgroup file name`);
     add(file.split('.')[0], file, value);
   }
-  enabled.add('memory');
 
   // The leaf gets a controller only when every ancestor lists it in cgroup.subtree_control.
   const control = [...enabled].map((c) => `+${c}`).join(' ');
   const parts = path.split('/').filter(Boolean);
   const ancestors = parts.map((_, i) => join(root, ...parts.slice(0, i)));
-  const enable = ancestors.map((ancestor) => ({ dir: ancestor, file: 'cgroup.subtree_control', value: control }));
-  return { dirs: [dir], writes: [...enable, ...writes], oomEventsFile: join(dir, 'memory.events') };
+  const enable = control ? ancestors.map((ancestor) => ({ dir: ancestor, file: 'cgroup.subtree_control', value: control })) : [];
+  const oomEventsFile = enabled.has('memory') ? join(dir, 'memory.events') : undefined;
+  return { dirs: [dir], writes: [...enable, ...writes], oomEventsFile };
 }
 
 function pidsValue(limit: number): string {

@@ -2,7 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync, openSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
+import { detectCgroupLayout } from './cgroup-layout';
 import { InvalidSpecError, NativeError } from './errors';
+import { Runtime } from './runtime';
 import { OciSpec } from './oci-types';
 import { makeBusyboxBundle, TestBundle } from './testing/busybox-bundle';
 import { leftoverTestCgroups, testCgroupsPath, TestRuntime } from './testing/container-run';
@@ -130,5 +132,26 @@ describe('runtime hardening', function () {
     const cached = readdirSync(join(rt.runDir, '.seccomp-cache'));
     assert.equal(cached.length, 1, cached.join(' '));
     assert.match(cached[0], /^[0-9a-f]{64}\.bpf$/);
+  });
+
+  it('enforces device rules with an eBPF program on cgroup v2', async () => {
+    // This host has v1 controllers plus a cgroup2 mount, which accepts device programs. Driving
+    // only that mount exercises the v2 path; v1's devices controller is then not involved.
+    const layout = detectCgroupLayout();
+    assert.ok(layout.unifiedMount, 'this host has no cgroup2 mount to test the v2 device program on');
+    const v2 = new Runtime({ runDir: join(rt.runDir, 'v2'), cgroupLayout: { mode: 'v2', v1: [], unifiedMount: layout.unifiedMount } });
+    const id = rt.nextId('bpf');
+    const script = 'mknod /tmp/mem c 1 1; head -c 1 /tmp/mem; echo "null=$(head -c 1 /dev/null | wc -c)"; grep -c berth /proc/self/cgroup';
+    const b = bundle({ args: ['sh', '-c', script], cgroupsPath: testCgroupsPath(id) });
+    const out = join(b.dir, 'bpf.out');
+    const err = join(b.dir, 'bpf.err');
+    await v2.run(id, b.dir, { stdoutPath: out, stderrPath: err });
+    const final = await v2.waitExit(id);
+    await v2.delete(id);
+    assert.equal(final.exitCode, 0, readFileSync(err, 'utf8'));
+    assert.match(readFileSync(err, 'utf8'), /head: \/tmp\/mem: Operation not permitted/);
+    assert.match(readFileSync(out, 'utf8'), /^null=0$/m);
+    assert.match(readFileSync(out, 'utf8'), /^1$/m, 'the container joined its cgroup on the cgroup2 mount');
+    assert.equal(existsSync(join(layout.unifiedMount, testCgroupsPath(id))), false, 'v2 cgroup left behind');
   });
 });

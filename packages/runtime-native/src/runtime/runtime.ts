@@ -2,7 +2,7 @@ import { constants as osConstants } from 'node:os';
 import { mkdir, readFile, rmdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
-import { detectCgroupLayout } from './cgroup-layout';
+import { CgroupLayout, detectCgroupLayout } from './cgroup-layout';
 import { ContainerStateError, InvalidArgumentError, InvalidSpecError, RuntimeError, toNativeError } from './errors';
 import { expectString, NativeRuntime, nativeRuntime } from './native';
 import { ContainerState, OciSpec } from './oci-types';
@@ -17,6 +17,8 @@ const CGROUP_RMDIR_RETRY_MS = 10;
 export interface RuntimeOptions {
   /** Directory of container state, one subdirectory per id. Default /run/berth/runtime. */
   runDir?: string;
+  /** cgroup layout to drive; detected from /proc/self/mountinfo unless given. */
+  cgroupLayout?: CgroupLayout;
 }
 
 export interface CreateOptions {
@@ -36,9 +38,11 @@ export class Runtime {
   readonly runDir: string;
   private readonly store: StateStore;
   private readonly native: NativeRuntime;
+  private readonly cgroupLayout: CgroupLayout | undefined;
 
   constructor(options: RuntimeOptions = {}) {
     this.runDir = resolve(options.runDir ?? DEFAULT_RUN_DIR);
+    this.cgroupLayout = options.cgroupLayout;
     this.store = new StateStore(this.runDir);
     this.native = nativeRuntime();
   }
@@ -54,7 +58,7 @@ export class Runtime {
     const stateDir = await this.store.reserve(id);
     try {
       const seccompCacheDir = await this.seccompCacheDir();
-      const encoded = encodeSpec({ id, stateDir, bundle, spec, layout: detectCgroupLayout(), seccompCacheDir, ...options });
+      const encoded = encodeSpec({ id, stateDir, bundle, spec, layout: this.cgroupLayout ?? detectCgroupLayout(), seccompCacheDir, ...options });
       await this.store.writeMeta(id, { ociVersion: spec.ociVersion, id, bundle, annotations: spec.annotations ?? {}, created: new Date().toISOString() });
       await this.store.writeSpecBlob(id, encoded.blob);
       await this.native.create(stateDir).catch((error: unknown) => {

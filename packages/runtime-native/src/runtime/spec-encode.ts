@@ -101,6 +101,10 @@ export function encodeSpec(input: EncodeInput): EncodedSpec {
   for (const dir of cgroups.dirs) w.record('cgroupDir', dir);
   for (const write of cgroups.writes) w.record('cgroupWrite', write.dir, write.file, write.value);
   if (cgroups.oomEventsFile) w.record('oomEvents', cgroups.oomEventsFile);
+  if (cgroups.deviceProgramDir) {
+    w.record('deviceProgramDir', cgroups.deviceProgramDir);
+    for (const rule of cgroups.deviceRules ?? []) w.record('deviceRule', ...deviceRuleFields(rule));
+  }
   return { blob: w.toBuffer(), cgroups };
 }
 
@@ -317,6 +321,15 @@ function encodeSeccomp(w: RecordWriter, spec: OciSpec, fail: Fail, cacheDir: str
     const key = createHash('sha256').update(w.since(start)).digest('hex');
     w.record('seccompCache', join(cacheDir, `${key}.bpf`));
   }
+}
+
+const DEVICE_ACCESS_BITS: Record<string, number> = { m: 1, r: 2, w: 4 };
+
+/** Fields of a deviceRule record: allow, type, major, minor (-1 for any) and access bits. */
+function deviceRuleFields(rule: OciDeviceRule): [boolean, string, number, number, number] {
+  const access = [...(rule.access ?? 'rwm')].reduce((bits, ch) => bits | (DEVICE_ACCESS_BITS[ch] ?? 0), 0);
+  const type = rule.type === 'b' || rule.type === 'c' ? rule.type : 'a';
+  return [rule.allow, type, rule.major ?? -1, rule.minor ?? -1, access];
 }
 
 /** cgroupsPath used when the spec names none. */
