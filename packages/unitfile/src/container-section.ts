@@ -45,6 +45,7 @@ export function readContainerSection(reader: UnitReader): ContainerSpec | undefi
     memoryBytes: readScalar(reader, 'Memory', positiveSize),
     cpus: readScalar(reader, 'CPUs', parseCpus),
     pidsLimit: readScalar(reader, 'PidsLimit', positiveCount),
+    init: readScalar(reader, 'Init', parseBoolean),
     health: readHealthCheck(reader),
   });
   checkNetworkUse(reader, spec);

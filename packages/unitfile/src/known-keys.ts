@@ -28,7 +28,7 @@ export const KNOWN_KEYS: Readonly<Record<string, readonly string[]>> = {
   ],
   [CONTAINER_SECTION]: [
     'Image', 'Exec', 'Entrypoint', 'Environment', 'EnvironmentFile', 'WorkingDir', 'User',
-    'PublishPort', 'Volume', 'Network', 'Memory', 'CPUs', 'PidsLimit', 'ReadOnly',
+    'PublishPort', 'Volume', 'Network', 'Memory', 'CPUs', 'PidsLimit', 'ReadOnly', 'Init',
     'AddCapability', 'DropCapability', 'HealthCmd', 'HealthHttp', 'HealthTcp', 'HealthInterval',
     'HealthTimeout', 'HealthRetries', 'HealthStartPeriod',
   ],

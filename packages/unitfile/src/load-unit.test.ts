@@ -184,6 +184,7 @@ describe('loadUnit', () => {
       ['CPUs=two', /CPU count/],
       ['PidsLimit=-1', /whole number/],
       ['ReadOnly=maybe', /invalid boolean/],
+      ['Init=perhaps', /invalid boolean/],
       ['AddCapability=CAP_FLY', /not a Linux capability/],
       ['HealthHttp=web', /\[host:\]port/],
       ['HealthTcp=0', /port from 1 to 65535/],
@@ -196,6 +197,12 @@ describe('loadUnit', () => {
         assert.match(error.message, message);
       });
     }
+
+    it('reads Init as a boolean', () => {
+      assert.equal(containerOf(['Init=true']).init, true);
+      assert.equal(containerOf(['Init=no']).init, false);
+      assert.equal(containerOf([]).init, undefined);
+    });
 
     it('rejects two probes', () => {
       assert.match(onlyError(load({ Container: ['HealthTcp=80', 'HealthHttp=80'] })).message, /HealthHttp= conflicts with HealthTcp= \(line 3\)/);

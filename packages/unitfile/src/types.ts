@@ -113,6 +113,11 @@ export interface ContainerSpec {
   cpus?: number;
   pidsLimit?: number;
   readOnly: boolean;
+  /**
+   * Runs a minimal init as PID 1 that forwards signals to the command and reaps zombies, like
+   * Docker's `--init`; undefined means no init.
+   */
+  init?: boolean;
   addCapabilities: string[];
   dropCapabilities: string[];
   health?: HealthCheck;
