@@ -1,7 +1,10 @@
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCommand } from '@berth/testkit';
+import { REPO_ROOT } from '../harness/cluster';
 import { DemoState, isAlive, readDemoState } from './demo-state';
+
+const RUNTIME_CLI = join(REPO_ROOT, 'packages', 'runtime-native', 'dist', 'cli', 'runtime-cli.js');
 
 const STOP_GRACE_MS = 20_000;
 const POLL_MS = 200;
@@ -19,14 +22,42 @@ export async function demoDown(dir: string): Promise<void> {
 
   await destroyUnits(state);
   for (const entry of state.processes) await stopProcess(entry.name, entry.pid);
+  for (const runDir of state.agentRunDirs) await removeLeftoverContainers(runDir);
+  await unmountUnder(dir);
   for (const port of state.bridgePorts) await runCommand('ip', ['link', 'delete', port]).catch(() => undefined);
   for (const netns of state.netns) await runCommand('ip', ['netns', 'delete', netns]).catch(() => undefined);
   await runCommand('ip', ['link', 'delete', state.bridge]).catch(() => undefined);
 
-  const leftovers = state.agentRunDirs.filter((runDir) => existsSync(runDir) && readdirSync(runDir).length > 0);
   rmSync(dir, { recursive: true, force: true });
   console.log(`demo stopped; removed ${dir}`);
-  if (leftovers.length > 0) console.log(`note: agent run directories were not empty: ${leftovers.join(', ')}`);
+}
+
+/**
+ * Force-deletes containers that an agent left in its runtime directory. Agents remove their
+ * containers when units are destroyed, so this only finds something when an agent was down.
+ */
+async function removeLeftoverContainers(runDir: string): Promise<void> {
+  const root = join(runDir, 'runtime');
+  if (!existsSync(root)) return;
+  const runtime = (args: string[]) => runCommand(process.execPath, [RUNTIME_CLI, '--root', root, ...args]);
+  const containers = JSON.parse((await runtime(['list', '--format', 'json'])).stdout) as { id: string }[];
+  for (const container of containers) {
+    console.log(`removing container ${container.id} left in ${root}`);
+    await runtime(['delete', '--force', container.id]).catch((error: Error) => console.log(error.message));
+  }
+}
+
+/** Unmounts every mount point below `dir`, deepest first (container root filesystems, netns files). */
+async function unmountUnder(dir: string): Promise<void> {
+  const mountPoints = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((line) => line.split(' ')[4])
+    .filter((mountPoint): mountPoint is string => mountPoint !== undefined && mountPoint.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+  for (const mountPoint of mountPoints) {
+    console.log(`unmounting ${mountPoint}`);
+    await runCommand('umount', [mountPoint]).catch(() => runCommand('umount', ['--lazy', mountPoint]));
+  }
 }
 
 async function destroyUnits(state: DemoState): Promise<void> {

@@ -3,6 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   EtcdServer,
+  execCommand,
   findFreePort,
   ManagedProcess,
   RegistryServer,
@@ -21,6 +22,7 @@ export const AGENT_MAIN = join(REPO_ROOT, 'packages', 'agent', 'dist', 'main.js'
 export const BERTHCTL_MAIN = join(REPO_ROOT, 'packages', 'cli', 'dist', 'main.js');
 
 const START_TIMEOUT_MS = 30_000;
+const BERTHCTL_TIMEOUT_MS = 180_000;
 
 export interface ClusterOptions {
   /** Every file of the cluster lives under this directory. */
@@ -62,7 +64,7 @@ export interface AgentProcess {
   process?: ManagedProcess;
 }
 
-/** What `berthctl` printed and how it exited. */
+/** What `berthctl` printed and how it exited (-1 when a signal ended it). */
 export interface CommandOutcome {
   code: number;
   stdout: string;
@@ -133,14 +135,8 @@ export class Cluster {
       BERTHCTL_TOKEN: this.apiToken,
       NO_COLOR: '1',
     };
-    try {
-      const result = await runCommand(process.execPath, [BERTHCTL_MAIN, ...args], { env, timeoutMs: 120_000 });
-      return { code: 0, ...result };
-    } catch (error) {
-      const message = (error as Error).message;
-      const match = /exited with (\d+)/.exec(message);
-      return { code: match ? Number(match[1]) : -1, stdout: '', stderr: message };
-    }
+    const outcome = await execCommand(process.execPath, [BERTHCTL_MAIN, ...args], { env, timeoutMs: BERTHCTL_TIMEOUT_MS });
+    return { code: outcome.code ?? -1, stdout: outcome.stdout, stderr: outcome.stderr };
   }
 
   /** Kills scheduler replica `index` with SIGKILL and waits for it to exit. */

@@ -111,21 +111,28 @@ export async function waitFor(
   }
 }
 
-/** Output of a command run to completion. */
+/** Output and exit status of a command run to completion. */
 export interface CommandResult {
   stdout: string;
   stderr: string;
 }
 
-/**
- * Runs `command` to completion and returns its output. Throws an Error naming the command line,
- * the exit status and stderr when it fails, so a test failure shows what went wrong.
- */
-export async function runCommand(
-  command: string,
-  args: string[],
-  options: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string; timeoutMs?: number } = {},
-): Promise<CommandResult> {
+export interface CommandOutcome extends CommandResult {
+  /** Exit code, or null when a signal ended the command. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+}
+
+export interface CommandOptions {
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+  input?: string;
+  /** Kill the command with SIGKILL after this many milliseconds. */
+  timeoutMs?: number;
+}
+
+/** Runs `command` to completion and returns its output and exit status, whatever the status. */
+export async function execCommand(command: string, args: string[], options: CommandOptions = {}): Promise<CommandOutcome> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd: options.cwd,
@@ -143,9 +150,21 @@ export async function runCommand(
     });
     child.once('close', (code, signal) => {
       if (timer) clearTimeout(timer);
-      if (code === 0) resolve({ stdout, stderr });
-      else reject(new Error(`${command} ${args.join(' ')} exited with ${code ?? signal}: ${stderr.trim() || stdout.trim()}`));
+      resolve({ code, signal, stdout, stderr });
     });
     if (options.input !== undefined) child.stdin?.end(options.input);
   });
+}
+
+/**
+ * Runs `command` to completion and returns its output. Throws an Error naming the command line,
+ * the exit status and stderr when it fails, so a test failure shows what went wrong.
+ */
+export async function runCommand(command: string, args: string[], options: CommandOptions = {}): Promise<CommandResult> {
+  const outcome = await execCommand(command, args, options);
+  if (outcome.code !== 0) {
+    const detail = outcome.stderr.trim() || outcome.stdout.trim();
+    throw new Error(`${command} ${args.join(' ')} exited with ${outcome.code ?? outcome.signal}: ${detail}`);
+  }
+  return { stdout: outcome.stdout, stderr: outcome.stderr };
 }
