@@ -22,6 +22,9 @@ const LAYER_SOURCES = [
 const DEFAULT_RUNS = 3;
 
 interface Timing {
+  /** CPU time (user + system) of the cold pulls: less sensitive to other load than wall time. */
+  berthColdCpuMs: number;
+  referenceColdCpuMs: number;
   berthColdMs: number;
   berthWarmMs: number;
   referenceColdMs: number;
@@ -58,17 +61,28 @@ async function measureOnce(reference: string, layout: OciLayout): Promise<Timing
   const work = makeTempDir('bench-pull');
   try {
     const store = new ImageStore({ stateDir: join(work, 'berth') });
+    const cpuBefore = process.cpuUsage();
     const berthColdMs = await timed(() => store.pull(reference));
+    const cpuUsed = process.cpuUsage(cpuBefore);
+    const berthColdCpuMs = (cpuUsed.user + cpuUsed.system) / 1000;
     let downloaded = 0;
     const berthWarmMs = await timed(() => store.pull(reference, { onProgress: (progress) => { if (progress.state !== 'cached') downloaded++; } }));
     if (downloaded !== 0) throw new Error('bench/pull: the warm Berth pull downloaded layers; the store is not reusing snapshots');
 
     const referenceLayout = join(work, 'oci');
-    const copy = () => runCommand('skopeo', ['copy', '--quiet', '--src-tls-verify=false', `docker://${reference}`, `oci:${referenceLayout}:bench`]);
-    const unpack = (bundle: string) => runCommand('umoci', ['unpack', '--image', `${referenceLayout}:bench`, join(work, bundle)]);
+    let referenceColdCpuMs = 0;
+    const cpuFile = join(work, 'cpu');
+    // GNU time writes the child's user and system seconds, which Node cannot read for a child.
+    const withCpu = async (command: string[]) => {
+      await runCommand('/usr/bin/time', ['-f', '%U %S', '-o', cpuFile, ...command]);
+      const [user, system] = readFileSync(cpuFile, 'utf8').trim().split(' ').map(Number);
+      return (user! + system!) * 1000;
+    };
+    const copy = () => withCpu(['skopeo', 'copy', '--quiet', '--src-tls-verify=false', `docker://${reference}`, `oci:${referenceLayout}:bench`]);
+    const unpack = (bundle: string) => withCpu(['umoci', 'unpack', '--image', `${referenceLayout}:bench`, join(work, bundle)]);
     const referenceColdMs = await timed(async () => {
-      await copy();
-      await unpack('bundle-cold');
+      referenceColdCpuMs += await copy();
+      referenceColdCpuMs += await unpack('bundle-cold');
     });
     const referenceWarmMs = await timed(async () => {
       await copy();
@@ -76,7 +90,7 @@ async function measureOnce(reference: string, layout: OciLayout): Promise<Timing
     });
 
     const tarMs = await timed(() => extractWithTar(layout, join(work, 'tar')));
-    return { berthColdMs, berthWarmMs, referenceColdMs, referenceWarmMs, tarMs };
+    return { berthColdCpuMs, referenceColdCpuMs, berthColdMs, berthWarmMs, referenceColdMs, referenceWarmMs, tarMs };
   } finally {
     removeTempDir(work);
   }
@@ -132,6 +146,7 @@ async function main(): Promise<void> {
       runs,
       berthColdMs: pick('berthColdMs'), berthWarmMs: pick('berthWarmMs'),
       referenceColdMs: pick('referenceColdMs'), referenceWarmMs: pick('referenceWarmMs'), tarMs: pick('tarMs'),
+      berthColdCpuMs: pick('berthColdCpuMs'), referenceColdCpuMs: pick('referenceColdCpuMs'),
     };
     console.log(`median of ${runs} runs (ms):`);
     console.log(`  berth cold            ${result.berthColdMs.toFixed(0)}`);
@@ -139,6 +154,7 @@ async function main(): Promise<void> {
     console.log(`  berth warm            ${result.berthWarmMs.toFixed(0)}`);
     console.log(`  skopeo + umoci warm   ${result.referenceWarmMs.toFixed(0)}`);
     console.log(`  tar -xzf of layers    ${result.tarMs.toFixed(0)}`);
+    console.log(`  cold CPU time: berth ${result.berthColdCpuMs.toFixed(0)}, skopeo + umoci ${result.referenceColdCpuMs.toFixed(0)}`);
     console.log(`ratio berth/reference: cold ${(result.berthColdMs / result.referenceColdMs).toFixed(2)}, warm ${(result.berthWarmMs / result.referenceWarmMs).toFixed(3)}`);
     if (values.json) writeFileSync(values.json, `${JSON.stringify(result, null, 2)}\n`);
   } finally {

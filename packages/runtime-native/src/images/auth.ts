@@ -169,7 +169,7 @@ export async function fetchBearerToken(
 
   const response = await fetchImpl(url, { headers, redirect: 'error' });
   if (!response.ok) {
-    throw new AuthenticationError(`token service ${url.origin}${url.pathname} answered ${response.status} for scope "${scope}"${credentials ? ` as user "${credentials.username}"` : ' (anonymous)'}; check the credentials`);
+    throw new AuthenticationError(`token service ${url.origin}${url.pathname} responded ${response.status} for scope "${scope}"${credentials ? ` as user "${credentials.username}"` : ' (anonymous)'}; check the credentials`);
   }
   const body = (await response.json()) as { token?: string; access_token?: string; expires_in?: number; issued_at?: string };
   const token = body.token ?? body.access_token;

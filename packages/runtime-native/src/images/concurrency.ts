@@ -22,7 +22,7 @@ export class Semaphore {
 export class InFlight<T> {
   private readonly pending = new Map<string, Promise<T>>();
 
-  /** Returns the running work for `key`, or starts `work` and forgets it once it settles. */
+  /** Returns the running work for `key`, or starts `work` and drops it from the map once it settles. */
   run(key: string, work: () => Promise<T>): Promise<T> {
     const running = this.pending.get(key);
     if (running) return running;

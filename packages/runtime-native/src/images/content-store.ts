@@ -37,8 +37,8 @@ interface RecordsFile {
 
 /**
  * Files of the image store under `STATE/images`: blobs by digest, one snapshot directory per
- * chain ID, the image records, and a scratch directory on the same file system so that every
- * finished blob or snapshot reaches its final name by one rename.
+ * chain ID, the image records, and a scratch directory. The scratch directory is on the same file
+ * system, so every finished blob or snapshot reaches its final name by one rename.
  *
  *   blobs/sha256/<hex>              manifests, configs and layer blobs
  *   snapshots/sha256/<hex>/fs       an unpacked layer in overlayfs form (lowerdir material)
@@ -69,7 +69,7 @@ export class ContentStore {
     return join(this.root, 'snapshots', 'sha256', digestParts(chainId).hex);
   }
 
-  /** The directory an overlay mount uses as one lowerdir. */
+  /** Returns the directory an overlay mount uses as one lowerdir. */
   snapshotFs(chainId: Digest): string {
     return join(this.snapshotDir(chainId), 'fs');
   }

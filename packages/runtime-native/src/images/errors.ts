@@ -16,7 +16,7 @@ export class InvalidReferenceError extends ImageError {
   readonly retryable = false;
 }
 
-/** A registry answered with a client error (4xx other than 401/429) or a malformed document. */
+/** A registry responded with a client error (4xx other than 401/429) or a malformed document. */
 export class RegistryError extends ImageError {
   readonly retryable: boolean;
 

@@ -57,7 +57,7 @@ export interface PulledLayer extends StoredLayer {
   snapshotPath: string;
 }
 
-/** What a pull returns. */
+/** The result of a pull. */
 export interface PullResult {
   /** The canonical reference, e.g. `127.0.0.1:5000/app:1`. */
   reference: string;

@@ -91,7 +91,7 @@ describe('layer applier against hostile layers', () => {
     { name: 'whiteout of dot-dot', entries: () => [{ name: 'a/.wh..' }], message: /not a deletable entry/ },
     { name: 'symlink replacing root', entries: () => [{ name: '.', type: 'symlink', linkname: outside }], message: /names the layer root/ },
     { name: 'file replacing root', entries: () => [{ name: './', data: 'x' }], message: /names the layer root/ },
-    { name: 'device node not allowed', entries: () => [{ name: 'dev/mem', type: 'character-device', mode: 0o600 }], message: /device nodes are refused/ },
+    { name: 'device node not allowed', entries: () => [{ name: 'dev/mem', type: 'character-device', mode: 0o600 }], message: /device nodes are rejected/ },
     {
       name: 'overlay xattr smuggled in',
       entries: () => [{ name: 'd/', type: 'directory', pax: { 'SCHILY.xattr.trusted.overlay.opaque': 'y' } }],
@@ -130,7 +130,7 @@ describe('layer applier against hostile layers', () => {
         source: [tar], blobDigest: sha256Of(tar), blobSize: tar.length, diffId: sha256Of('something else'),
         compression: 'none', applier, where: 'test layer', maxUncompressedBytes: 1024 ** 2,
       }),
-      /diff ID mismatch, the image config says sha256:[0-9a-f]{64} but the uncompressed layer hashes to sha256:[0-9a-f]{64}/,
+      /diff ID mismatch, the image config lists sha256:[0-9a-f]{64} but the uncompressed layer hashes to sha256:[0-9a-f]{64}/,
     );
   });
 

@@ -47,7 +47,7 @@ interface Times {
  * and a parent recorded as anything but a directory (a symlink in particular) rejects the entry.
  * Files are opened with O_CREAT|O_EXCL|O_NOFOLLOW and metadata goes through the file descriptor or
  * lchown/lutimes; operations Node lacks run in the berth-layer helper, which walks parents with
- * O_NOFOLLOW. NOTE: Node has no openat, so the paths passed to fs calls are full paths; they are
+ * O_NOFOLLOW. NOTE: Node has no openat, so the paths passed to fs calls are full paths. They are
  * safe because of the record above, not because the kernel resolves them beneath the root.
  */
 export class LayerApplier {
@@ -271,9 +271,11 @@ export class LayerApplier {
   private queueNode(path: string, header: Header): void {
     const isFifo = header.type === 'fifo';
     if (!isFifo && !this.options.allowDevices) {
-      throw new HostileLayerError(`${this.options.where}: entry "${path}" is a device node; device nodes are refused unless the operator allows them (allowDevices)`);
+      throw new HostileLayerError(`${this.options.where}: entry "${path}" is a device node; device nodes are rejected unless the operator allows them (allowDevices)`);
     }
-    const type = isFifo ? 'p' : header.type === 'block-device' ? 'b' : 'c';
+    let type: 'p' | 'b' | 'c' = 'c';
+    if (isFifo) type = 'p';
+    else if (header.type === 'block-device') type = 'b';
     const mode = (header.mode ?? 0o600) & 0o7777;
     this.ops.push({ op: 'mknod', path, type, mode, major: header.devmajor ?? 0, minor: header.devminor ?? 0 });
     const times = entryTimes(header);

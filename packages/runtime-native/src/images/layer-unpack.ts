@@ -42,13 +42,13 @@ export async function unpackLayer(options: UnpackLayerOptions): Promise<void> {
     if (blobHandle) await blobHandle.sync();
   } catch (error) {
     if (error instanceof ImageError && !(error instanceof HostileLayerError)) throw error;
-    // A layer that fails to decompress or parse may have been altered in transit; the blob digest
-    // tells which, so the rest of the blob is read and hashed before the error is reported.
+    // A layer that fails to decompress or parse may have been altered in transit, and only the blob
+    // digest can show that. So the rest of the blob is read and hashed before the error is reported.
     const actual = await blob.finishDigest();
     if (actual !== undefined && actual !== options.blobDigest) throw blobMismatch(options, actual);
     if (error instanceof ImageError) throw error;
     // zlib, fzstd and tar-stream report a malformed stream (truncated entry, bad header, bad
-    // compressed data) as plain errors; they all mean the layer cannot be trusted.
+    // compressed data) as plain errors. Any of them means the layer cannot be trusted.
     throw new HostileLayerError(`${options.where}: malformed layer: ${(error as Error).message}`, { cause: error });
   } finally {
     await blobHandle?.close();
@@ -59,7 +59,7 @@ export async function unpackLayer(options: UnpackLayerOptions): Promise<void> {
   if (blobDigest !== options.blobDigest) throw blobMismatch(options, blobDigest ?? 'an unreadable stream');
   const diffId = `${options.diffId.split(':')[0]}:${diffHash.digest('hex')}`;
   if (diffId !== options.diffId) {
-    throw new DigestMismatchError(`${options.where}: diff ID mismatch, the image config says ${options.diffId} but the uncompressed layer hashes to ${diffId}`);
+    throw new DigestMismatchError(`${options.where}: diff ID mismatch, the image config lists ${options.diffId} but the uncompressed layer hashes to ${diffId}`);
   }
 }
 
@@ -148,8 +148,8 @@ async function runPipeline(options: UnpackLayerOptions, blobChunks: AsyncIterabl
   });
 
   const stages = [Readable.from(blobChunks), decompressor(options.compression), tapTar];
-  // An entry waiting for data that will never come would keep the tar extractor, and so the
-  // pipeline, from closing; failing the entry lets the applier reject and the pipeline settle.
+  // An entry waiting for data that never comes keeps the tar extractor, and so the pipeline, from
+  // closing. Failing the entry lets the applier reject and the pipeline settle.
   for (const stage of stages) stage.once('error', (error: Error) => currentEntry?.destroy(error));
   try {
     await pipeline([...stages, tar as unknown as NodeJS.WritableStream]);

@@ -133,7 +133,7 @@ describe('registry protocol', function () {
     );
   });
 
-  it('answers an unknown tag with a not found error', async () => {
+  it('reports an unknown tag as not found', async () => {
     await assert.rejects(newStore().pull(`${registry.host}/fixtures/base:nope`), /manifest .*fixtures\/base:nope: not found \(404\)/);
   });
 

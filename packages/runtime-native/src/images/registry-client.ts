@@ -73,7 +73,7 @@ export class RegistryClient {
     }
     const headerDigest = response.headers.get('docker-content-digest');
     if (!expected && headerDigest && headerDigest.startsWith('sha256:') && headerDigest !== digest) {
-      throw new DigestMismatchError(`${where}: digest mismatch, Docker-Content-Digest says ${headerDigest} but the content hashes to ${digest}`);
+      throw new DigestMismatchError(`${where}: digest mismatch, Docker-Content-Digest is ${headerDigest} but the content hashes to ${digest}`);
     }
     return { bytes, digest, contentType: response.headers.get('content-type') };
   }
@@ -96,7 +96,7 @@ export class RegistryClient {
    * Streams a blob's bytes from `offset`, never more than `descriptor.size` in total. A connection
    * reset resumes with `Range: bytes=N-`; a registry that ignores Range (200) is skipped forward.
    * The caller hashes the bytes. Throws TransientRegistryError once the retry budget is spent and
-   * DigestMismatchError when the registry sends more or fewer bytes than the descriptor says.
+   * DigestMismatchError when the registry sends more or fewer bytes than the descriptor declares.
    */
   async *blobChunks(reference: ImageReference, descriptor: Descriptor, offset: number): AsyncGenerator<Buffer> {
     const url = `${this.baseUrl(reference.registry)}${reference.repository}/blobs/${descriptor.digest}`;
@@ -122,7 +122,7 @@ export class RegistryClient {
         }
         if (next.done) {
           if (position !== descriptor.size) {
-            throw new DigestMismatchError(`${where}: the registry sent ${position} bytes but the descriptor says ${descriptor.size}`);
+            throw new DigestMismatchError(`${where}: the registry sent ${position} bytes but the descriptor declares ${descriptor.size}`);
           }
           return;
         }
@@ -134,7 +134,7 @@ export class RegistryClient {
           if (chunk.length === 0) continue;
         }
         if (position + chunk.length > descriptor.size) {
-          throw new DigestMismatchError(`${where}: the registry sent more than the ${descriptor.size} bytes the descriptor says`);
+          throw new DigestMismatchError(`${where}: the registry sent more than the ${descriptor.size} bytes the descriptor declares`);
         }
         position += chunk.length;
         yield chunk;
@@ -195,7 +195,7 @@ export class RegistryClient {
     const header = response.headers.get('www-authenticate') ?? '';
     const challenge = parseChallenges(header).find((candidate) => candidate.scheme === 'bearer' || candidate.scheme === 'basic');
     if (!challenge) {
-      throw new AuthenticationError(`${url}: the registry answered 401 without a Basic or Bearer challenge; cannot authenticate`);
+      throw new AuthenticationError(`${url}: the registry responded 401 without a Basic or Bearer challenge; cannot authenticate`);
     }
     this.challenges.set(`${registry}\n${scope}`, challenge);
   }
@@ -220,7 +220,7 @@ export class RegistryClient {
 function rangeStart(response: Response, position: number, where: string): number {
   const match = /^bytes (\d+)-/.exec(response.headers.get('content-range') ?? '');
   if (!match || Number(match[1]) !== position) {
-    throw new RegistryError(`${where}: asked for bytes from ${position} but the registry answered Content-Range "${response.headers.get('content-range')}"`);
+    throw new RegistryError(`${where}: asked for bytes from ${position} but the registry responded with Content-Range "${response.headers.get('content-range')}"`);
   }
   return 0;
 }
@@ -246,13 +246,13 @@ async function statusError(response: Response, where: string): Promise<Error> {
   }
   const suffix = detail ? ` (${detail})` : '';
   if (response.status === 401 || response.status === 403) {
-    return new AuthenticationError(`${where}: the registry answered ${response.status}${suffix}; check the credentials for this registry`);
+    return new AuthenticationError(`${where}: the registry responded ${response.status}${suffix}; check the credentials for this registry`);
   }
   if (response.status === 429 || isRetryableStatus(response.status)) {
-    return new TransientRegistryError(`${where}: the registry answered ${response.status}${suffix}; try again later`);
+    return new TransientRegistryError(`${where}: the registry responded ${response.status}${suffix}; try again later`);
   }
   if (response.status === 404) return new RegistryError(`${where}: not found (404)${suffix}`, 404);
-  return new RegistryError(`${where}: the registry answered ${response.status}${suffix}`, response.status);
+  return new RegistryError(`${where}: the registry responded ${response.status}${suffix}`, response.status);
 }
 
 function wrapNetworkError(error: unknown, url: string, attempts: number): Error {

@@ -36,10 +36,9 @@ export async function buildTar(entries: { name: string; type?: string; data?: Bu
 }
 
 /**
- * Builds image `tag` with four layers: busybox; a tree with hard links, symlinks,
- * special modes, owners and a fifo; a layer that deletes files and a directory (whiteouts); a
- * hand-made tar (added verbatim by umoci) with an explicit
- * opaque marker and whiteout.
+ * Builds image `tag` with four layers. The first is busybox. The second adds hard links, symlinks,
+ * special modes and owners. The third deletes files and a directory (whiteouts). The fourth is a
+ * hand-made tar, added verbatim by umoci, with an explicit opaque marker, a whiteout and a fifo.
  */
 export async function buildMultiLayerImage(layout: OciLayout, tag: string): Promise<void> {
   await newImage(layout, tag, writeBusyboxTree);

@@ -1,18 +1,18 @@
 import { createServer, IncomingMessage, request, Server, ServerResponse } from 'node:http';
 
-/** What the proxy does with one request. */
+/** The proxy's handling of one request. */
 export type ProxyAction =
   | { kind: 'pass' }
   /** Forward, then flip one byte of the body before sending it on. */
   | { kind: 'tamper' }
   /** Forward, send the headers and the first `bytes` of the body, then cut the connection. */
   | { kind: 'reset'; bytes: number }
-  /** Answer with this status and no body, without asking the registry. */
+  /** Respond with this status and no body, without contacting the registry. */
   | { kind: 'status'; status: number }
-  /** Answer with this handler, without asking the registry. */
+  /** Respond with this handler, without contacting the registry. */
   | { kind: 'respond'; handler: (request: IncomingMessage, response: ServerResponse) => void };
 
-/** A loopback HTTP proxy in front of a registry that can tamper with, cut or replace answers. */
+/** A loopback HTTP proxy in front of a registry that can tamper with, cut or replace responses. */
 export interface RegistryProxy {
   host: string;
   /** Every request seen: method, path and the headers the tests look at. */

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** What a tree comparison looks at for one path: type, mode, owner, link target, content digest. */
+/** The attributes a tree comparison checks for one path: type, mode, owner, link target, content digest. */
 export interface TreeEntry {
   type: string;
   mode: string;
