@@ -6,7 +6,7 @@ import { DemoState, isAlive, readDemoState } from './demo-state';
 
 const RUNTIME_CLI = join(REPO_ROOT, 'packages', 'runtime-native', 'dist', 'cli', 'runtime-cli.js');
 
-const STOP_GRACE_MS = 20_000;
+const STOP_GRACE_MS = 45_000;
 const POLL_MS = 200;
 
 /**
