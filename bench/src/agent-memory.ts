@@ -6,6 +6,10 @@
  *
  *   node bench/dist/agent-memory.js [--containers N]
  *
+ * Environment for investigations: BENCH_SETTLE_MS (wait before sampling, default 60000),
+ * BENCH_NODE_FLAGS (extra node flags for the agent, such as --expose-gc or --trace-gc) and
+ * BENCH_AGENT_LOG_LEVEL (print the agent's log at that level).
+ *
  * The agent runs in its own network namespace behind a test bridge, as in the agent's integration
  * tests. Needs root, etcd, docker-registry, umoci, skopeo, iproute2, nftables and util-linux.
  */

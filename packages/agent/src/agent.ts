@@ -114,6 +114,7 @@ export class Agent {
 
   private async controlCommand(command: ControlCommand, reply: (line: string) => void): Promise<void> {
     if (command === 'status') {
+      // With node --expose-gc, report live memory rather than heap growth awaiting collection.
       (globalThis as { gc?: () => void }).gc?.();
       reply(JSON.stringify({ connection: this.link.state, memory: process.memoryUsage(), units: this.supervisor.statuses().map((status) => toReportMessage(status, Date.now())) }));
       return;
