@@ -1,9 +1,9 @@
-import { chmodSync, copyFileSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { makeTempDir, removeTempDir, runCommand } from '@berth/testkit';
+import { createOciLayout, newImage, pushImage, removeOciLayout, runCommand, writeBusyboxTree } from '@berth/testkit';
 
-const BUSYBOX = '/bin/busybox';
-const APPLETS = ['sh', 'httpd', 'nc', 'wget', 'cat', 'echo', 'sleep', 'ls', 'ps', 'hostname', 'id', 'env', 'true', 'false'];
+/** Applets the sample services use beyond the test busybox tree's own. */
+const EXTRA_APPLETS = ['httpd', 'nc', 'wget', 'hostname', 'ps'];
 
 export interface SampleImage {
   /** Repository path inside the registry, `berth/web`. */
@@ -26,36 +26,24 @@ export async function buildAndPushImage(
   image: SampleImage,
   options: { credentials?: { username: string; password: string } } = {},
 ): Promise<string> {
-  const workDir = makeTempDir('image');
+  const layout = await createOciLayout();
   try {
-    const layout = join(workDir, 'layout');
-    const bundle = join(workDir, 'bundle');
-    const ref = `${layout}:${image.tag}`;
-    await runCommand('umoci', ['init', '--layout', layout]);
-    await runCommand('umoci', ['new', '--image', ref]);
-    await runCommand('umoci', ['unpack', '--image', ref, bundle]);
-
-    populateRootfs(join(bundle, 'rootfs'), image.files);
-    await runCommand('umoci', ['repack', '--image', ref, bundle]);
-    await runCommand('umoci', ['config', '--image', ref, ...configArguments(image)]);
-
+    await newImage(layout, image.tag, (rootfs) => populateRootfs(rootfs, image.files));
+    await runCommand('umoci', ['config', '--image', `${layout.dir}:${image.tag}`, ...configArguments(image)]);
     const reference = `${registryHost}/${image.repository}:${image.tag}`;
-    const credentials = options.credentials ? ['--dest-creds', `${options.credentials.username}:${options.credentials.password}`] : [];
-    await runCommand('skopeo', ['copy', '--quiet', '--dest-tls-verify=false', ...credentials, `oci:${ref}`, `docker://${reference}`]);
+    await pushImage(layout, image.tag, reference, { credentials: options.credentials });
     return reference;
   } finally {
-    removeTempDir(workDir);
+    removeOciLayout(layout);
   }
 }
 
 function populateRootfs(rootfs: string, files: Record<string, string>): void {
-  for (const dir of ['bin', 'etc', 'tmp', 'proc', 'sys', 'dev', 'www']) mkdirSync(join(rootfs, dir), { recursive: true });
-  chmodSync(join(rootfs, 'tmp'), 0o1777);
-  copyFileSync(BUSYBOX, join(rootfs, 'bin', 'busybox'));
-  chmodSync(join(rootfs, 'bin', 'busybox'), 0o755);
-  for (const applet of APPLETS) symlinkSync('busybox', join(rootfs, 'bin', applet));
-  writeFileSync(join(rootfs, 'etc', 'passwd'), 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
-  writeFileSync(join(rootfs, 'etc', 'group'), 'root:x:0:\nnogroup:x:65534:\n');
+  writeBusyboxTree(rootfs);
+  for (const applet of EXTRA_APPLETS) {
+    const link = join(rootfs, 'bin', applet);
+    if (!existsSync(link)) symlinkSync('busybox', link);
+  }
   for (const [path, content] of Object.entries(files)) {
     const target = join(rootfs, path);
     mkdirSync(join(target, '..'), { recursive: true });
