@@ -12,6 +12,7 @@ import {
 } from './manifest';
 import { formatReference, ImageReference, parseReference } from './reference';
 import { RegistryClient, RegistryClientOptions } from './registry-client';
+import { ImageRuntimeConfig, parseRuntimeConfig } from './runtime-config';
 
 /** Default number of layers downloaded and unpacked at once per store. */
 export const DEFAULT_MAX_CONCURRENT_LAYERS = 3;
@@ -66,7 +67,9 @@ export interface PullResult {
   /** Digest of the platform manifest: the key of this image in the store. */
   manifestDigest: Digest;
   configDigest: Digest;
+  /** The raw image config; its fields are untrusted, `runtime` has them validated. */
   config: ImageConfig;
+  runtime: ImageRuntimeConfig;
   /** Bottom layer first, as in the manifest. */
   layers: PulledLayer[];
 }
@@ -102,6 +105,7 @@ export class ImageStore {
     const configBytes = await client.fetchSmallBlob(reference, resolved.config, MAX_CONFIG_BYTES);
     const where = `image ${formatReference(reference)}`;
     const config = parseImageConfig(configBytes, resolved.layers.length, `${where} config ${resolved.config.digest}`);
+    const runtime = parseRuntimeConfig(config, `${where} config ${resolved.config.digest}`);
     await this.store.writeBlob(resolved.config.digest, configBytes);
 
     const layers = this.describeLayers(resolved.layers, config.rootfs.diff_ids, where);
@@ -124,6 +128,7 @@ export class ImageStore {
       manifestDigest: resolved.manifestDigest,
       configDigest: resolved.config.digest,
       config,
+      runtime,
       layers: layers.map((layer) => ({ ...layer, snapshotPath: this.store.snapshotFs(layer.chainId) })),
     };
   }

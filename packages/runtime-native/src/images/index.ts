@@ -10,3 +10,4 @@ export * from './layer-helper';
 export * from './layer-paths';
 export * from './layer-unpack';
 export * from './image-store';
+export * from './runtime-config';

@@ -235,4 +235,26 @@ describe('registry protocol', function () {
       await proxy.stop();
     }
   });
+
+  it('drops credentials on a redirect to another host', async () => {
+    const storage = await startRegistryProxy(registry.url, () => ({ kind: 'pass' }));
+    const basic = `Basic ${Buffer.from(`${USER}:${PASSWORD}`).toString('base64')}`;
+    const front = await startRegistryProxy(registry.url, (request) => {
+      if (request.headers.authorization !== basic) {
+        return { kind: 'respond', handler: (_incoming, response) => void response.writeHead(401, { 'www-authenticate': 'Basic realm="front"' }).end() };
+      }
+      if (!blobRequest(request.url)) return { kind: 'pass' };
+      return { kind: 'respond', handler: (incoming, response) => void response.writeHead(307, { location: `http://${storage.host}${incoming.url}` }).end() };
+    });
+    try {
+      const image = await newStore().pull(`${front.host}/fixtures/base:1`, { auth: { [front.host]: { username: USER, password: PASSWORD } } });
+      assert.equal(image.layers.length, 1);
+      const redirected = storage.requests.filter((request) => blobRequest(request.url));
+      assert.ok(redirected.length >= 2, 'config and layer were fetched from the redirect target');
+      assert.deepEqual(redirected.filter((request) => request.authorization !== undefined), []);
+    } finally {
+      await front.stop();
+      await storage.stop();
+    }
+  });
 });
