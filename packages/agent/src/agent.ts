@@ -61,6 +61,7 @@ export class Agent {
     this.link = new SchedulerLink({
       endpoints: config.schedulers,
       joinToken: config.joinToken,
+      ca: config.schedulerCa,
       client: options.client,
       log: options.log,
       hello: () => this.hello(),

@@ -8,6 +8,8 @@ export interface RegistryCredential {
 export interface AgentConfig {
   schedulers: string[];
   joinToken: string;
+  /** PEM text of the CA that signs the schedulers' certificates; undefined means plain gRPC. */
+  schedulerCa?: string;
   machineId: string;
   publicAddress: string;
   metadata: Record<string, string>;

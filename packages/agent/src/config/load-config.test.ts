@@ -82,6 +82,13 @@ describe('loadConfig', () => {
     assert.deepEqual(config.registryCredentials, { '127.0.0.1:5000': { username: 'alice', password: 'pa:ss' } });
   });
 
+  it('reads the scheduler CA for TLS', () => {
+    const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
+    const config = loadConfig({ flags: { ...MINIMAL_FLAGS, schedulerCaFile: '/etc/berth/ca.pem' }, env: {}, host: fakeHost({ '/etc/berth/ca.pem': pem }) });
+    assert.equal(config.schedulerCa, pem);
+    assert.throws(() => loadConfig({ flags: { ...MINIMAL_FLAGS, schedulerCaFile: '/etc/berth/key.pem' }, env: {}, host: fakeHost({ '/etc/berth/key.pem': 'x' }) }), /no PEM certificate/);
+  });
+
   const invalid: Array<{ name: string; flags: Record<string, unknown>; env?: Record<string, string>; setting: string; message: RegExp }> = [
     { name: 'missing schedulers', flags: { joinToken: 't' }, setting: 'schedulers', message: /missing/ },
     { name: 'scheduler without port', flags: { ...MINIMAL_FLAGS, schedulers: 'sched.example' }, setting: 'schedulers', message: /host:port/ },

@@ -56,6 +56,7 @@ export function loadConfig(sources: ConfigSources): AgentConfig {
   const schedulers = list('schedulers').map((entry) => parseHostPort('schedulers', entry));
   if (schedulers.length === 0) throw new ConfigError('schedulers', 'missing: set --schedulers, BERTH_SCHEDULERS or schedulers in the configuration file');
   const joinToken = resolveJoinToken(text('joinToken'), text('joinTokenFile'), host);
+  const schedulerCa = text('schedulerCaFile') === undefined ? undefined : readCa(host, text('schedulerCaFile')!);
   const stateDir = absoluteDir('stateDir', text('stateDir') ?? DEFAULT_STATE_DIR);
   const runDir = absoluteDir('runDir', text('runDir') ?? DEFAULT_RUN_DIR);
 
@@ -71,6 +72,7 @@ export function loadConfig(sources: ConfigSources): AgentConfig {
   return {
     schedulers,
     joinToken,
+    schedulerCa,
     machineId: resolveMachineId(host, stateDir, text('machineId')),
     publicAddress: text('publicAddress') ?? detectPublicAddress(host),
     metadata: raw.has('metadata') ? metadataOf(raw.get('metadata')!) : {},
@@ -144,6 +146,13 @@ function resolveJoinToken(token: string | undefined, tokenFile: string | undefin
   }
   if (token === undefined || token === '') throw new ConfigError('joinToken', 'missing: set --join-token, BERTH_JOIN_TOKEN or --join-token-file');
   return token;
+}
+
+function readCa(host: IdentityHost, path: string): string {
+  const pem = host.readFile(path);
+  if (pem === undefined) throw new ConfigError('schedulerCaFile', `cannot read ${path}`);
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('schedulerCaFile', `${path} holds no PEM certificate`);
+  return pem;
 }
 
 /** Reads `{"auths": {"HOST": {"auth": base64(user:password)}}}` or `{"username","password"}` entries. */

@@ -17,6 +17,7 @@ export const SETTINGS: SettingDefinition[] = [
   { name: 'schedulers', flag: 'schedulers', valueName: 'HOST:PORT,...', description: 'scheduler gRPC endpoints, tried in order; the next one is used when one fails' },
   { name: 'joinToken', flag: 'join-token', valueName: 'TOKEN', description: 'token the scheduler expects from joining agents' },
   { name: 'joinTokenFile', flag: 'join-token-file', valueName: 'PATH', description: 'file holding the join token (instead of join-token)' },
+  { name: 'schedulerCaFile', flag: 'scheduler-ca-file', valueName: 'PATH', description: 'PEM CA certificate of the schedulers; when set the stream uses TLS (default: plain gRPC)' },
   { name: 'machineId', flag: 'machine-id', valueName: 'ID', description: 'machine id, 32 hex characters (default: /etc/machine-id, else generated once and kept in the state directory)' },
   { name: 'publicAddress', flag: 'public-address', valueName: 'ADDRESS', description: 'address other hosts reach this host at (default: first non-loopback IPv4 address)' },
   { name: 'metadata', flag: 'metadata', valueName: 'K=V,...', description: 'machine metadata for MachineMetadata= placement' },

@@ -3,7 +3,9 @@ import { Writable } from 'node:stream';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import pino from 'pino';
-import { findFreePort } from '@berth/testkit';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { findFreePort, makeTempDir, removeTempDir, runCommand } from '@berth/testkit';
 import { Backoff } from './backoff';
 import { ConnectionState } from './connection-state';
 import { AgentMessage, loadAgentGateway, PROTO_PATH, SchedulerMessage } from './proto';
@@ -12,7 +14,7 @@ import { SchedulerLink } from './scheduler-link';
 type Stream = grpc.ServerDuplexStream<AgentMessage, SchedulerMessage>;
 
 /** A scheduler stand-in that welcomes each stream and records what agents send. */
-async function startFakeScheduler(token: string): Promise<{ port: number; received: AgentMessage[]; streams: Stream[]; server: grpc.Server }> {
+async function startFakeScheduler(token: string, tls?: { cert: Buffer; key: Buffer }): Promise<{ port: number; received: AgentMessage[]; streams: Stream[]; server: grpc.Server }> {
   const definition = protoLoader.loadSync(PROTO_PATH, { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true });
   const loaded = grpc.loadPackageDefinition(definition) as unknown as { berth: { v1: { AgentGateway: { service: grpc.ServiceDefinition } } } };
   const received: AgentMessage[] = [];
@@ -33,7 +35,7 @@ async function startFakeScheduler(token: string): Promise<{ port: number; receiv
     },
   });
   const port = await findFreePort();
-  await new Promise<void>((resolve, reject) => server.bindAsync(`127.0.0.1:${port}`, grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())));
+  await new Promise<void>((resolve, reject) => server.bindAsync(`127.0.0.1:${port}`, tls ? grpc.ServerCredentials.createSsl(null, [{ cert_chain: tls.cert, private_key: tls.key }]) : grpc.ServerCredentials.createInsecure(), (error) => (error ? reject(error) : resolve())));
   return { port, received, streams, server };
 }
 
@@ -140,6 +142,37 @@ describe('SchedulerLink', () => {
     } finally {
       link.close();
       scheduler.server.forceShutdown();
+    }
+  });
+
+  it('talks TLS when given the scheduler CA', async () => {
+    const dir = makeTempDir('agent-tls');
+    try {
+      await runCommand('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=berth-test',
+        '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
+      const cert = readFileSync(join(dir, 'cert.pem'));
+      const scheduler = await startFakeScheduler('secret', { cert, key: readFileSync(join(dir, 'key.pem')) });
+      let connects = 0;
+      const link = new SchedulerLink({
+        endpoints: [`127.0.0.1:${scheduler.port}`],
+        joinToken: 'secret',
+        ca: cert.toString(),
+        client: loadAgentGateway(),
+        log: pino({ level: 'silent' }),
+        hello,
+        onMessage: () => undefined,
+        onConnected: () => connects++,
+        backoff: new Backoff({ initialMs: 10, maxMs: 20, jitter: 0 }),
+      });
+      try {
+        link.start();
+        await until(() => connects === 1, 'a Welcome over TLS');
+      } finally {
+        link.close();
+        scheduler.server.forceShutdown();
+      }
+    } finally {
+      removeTempDir(dir);
     }
   });
 });

@@ -15,6 +15,8 @@ export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5000;
 export interface SchedulerLinkOptions {
   endpoints: string[];
   joinToken: string;
+  /** PEM CA of the schedulers; undefined for plain gRPC. */
+  ca?: string;
   client: AgentGatewayClientConstructor;
   log: Logger;
   /** Builds Hello for each attempt, so it lists the units running at that moment. */
@@ -85,7 +87,8 @@ export class SchedulerLink {
   private connect(): void {
     const endpoint = this.options.endpoints[this.endpointIndex % this.options.endpoints.length];
     this.lifecycle.transition(ConnectionState.Connecting, { endpoint });
-    this.client = new this.options.client(endpoint, grpc.credentials.createInsecure(), { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5000 });
+    const credentials = this.options.ca === undefined ? grpc.credentials.createInsecure() : grpc.credentials.createSsl(Buffer.from(this.options.ca));
+    this.client = new this.options.client(endpoint, credentials, { 'grpc.keepalive_time_ms': 10_000, 'grpc.keepalive_timeout_ms': 5000 });
     const metadata = new grpc.Metadata();
     metadata.set('authorization', `Bearer ${this.options.joinToken}`);
     const call = this.client.Connect(metadata);
