@@ -44,7 +44,7 @@ interface RecordsFile {
  *   snapshots/sha256/<hex>/fs       an unpacked layer in overlayfs form (lowerdir material)
  *   snapshots/sha256/<hex>/layer.json
  *   images.json                     image records
- *   tmp/                            work in progress; emptied when the store opens
+ *   tmp/<pid>.<label>-<random>     work in progress of process <pid>; removed once that process is gone
  */
 export class ContentStore {
   private recordsLock: Promise<unknown> = Promise.resolve();
@@ -54,9 +54,21 @@ export class ContentStore {
   /** Creates the directories and clears work left by a crash. */
   async open(): Promise<void> {
     await fsp.mkdir(this.root, { recursive: true, mode: 0o700 });
-    await fsp.rm(join(this.root, 'tmp'), { recursive: true, force: true });
     for (const dir of ['tmp', 'blobs/sha256', 'blobs/sha512', 'snapshots/sha256']) {
       await fsp.mkdir(join(this.root, dir), { recursive: true, mode: 0o700 });
+    }
+    await this.removeAbandonedWork();
+  }
+
+  /**
+   * Removes tmp/ entries of processes that no longer run: the leftovers of a crash. Entries of a
+   * live process (an agent while the CLI opens the same store) stay.
+   */
+  private async removeAbandonedWork(): Promise<void> {
+    for (const name of await fsp.readdir(join(this.root, 'tmp'))) {
+      const pid = Number(name.split('.')[0]);
+      if (Number.isInteger(pid) && pid > 0 && isRunning(pid)) continue;
+      await fsp.rm(join(this.root, 'tmp', name), { recursive: true, force: true });
     }
   }
 
@@ -84,7 +96,7 @@ export class ContentStore {
 
   /** Returns a fresh path under tmp/ for a file or directory in progress. */
   tempPath(label: string): string {
-    return join(this.root, 'tmp', `${label}-${randomBytes(8).toString('hex')}`);
+    return join(this.root, 'tmp', `${process.pid}.${label}-${randomBytes(8).toString('hex')}`);
   }
 
   /** Stores a small verified blob: written to tmp/, flushed, renamed into place. */
@@ -191,6 +203,15 @@ export class ContentStore {
       throw error;
     }
     await fsp.rm(doomed, { recursive: true, force: true });
+  }
+}
+
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -118,4 +118,23 @@ describe('ImageStore pull from docker-registry', function () {
     assert.deepEqual(removed, { blobs: [], snapshots: [] });
     for (const path of store.rootfsLayers(image)) assert.ok(existsSync(path), path);
   });
+
+  it('keeps a digest-only pull under its digest name', async () => {
+    const store = new ImageStore({ stateDir: join(work, 'state') });
+    const tagged = await store.pull(`${registry.host}/fixtures/multi:oci`);
+    const byDigest = `${registry.host}/fixtures/multi@${tagged.manifestDigest}`;
+    await store.remove(`${registry.host}/fixtures/multi:oci`);
+    await store.pull(byDigest);
+    assert.deepEqual((await store.list()).map((image) => image.names), [[byDigest]]);
+    assert.deepEqual(await store.prune(), { blobs: [], snapshots: [] });
+  });
+
+  it('removes work left by a dead process when opening', async () => {
+    const tmp = join(work, 'state', 'images', 'tmp');
+    mkdirSync(join(tmp, '999999999.snapshot-dead', 'fs'), { recursive: true });
+    mkdirSync(join(tmp, `${process.pid}.snapshot-live`), { recursive: true });
+    const store = new ImageStore({ stateDir: join(work, 'state') });
+    await store.list();
+    assert.deepEqual(readdirSync(tmp), [`${process.pid}.snapshot-live`]);
+  });
 });

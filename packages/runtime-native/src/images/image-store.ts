@@ -111,10 +111,9 @@ export class ImageStore {
     const layers = this.describeLayers(resolved.layers, config.rootfs.diff_ids, where);
     await Promise.all(layers.map((layer, index) => this.ensureSnapshot(client, reference, layers, index, options.onProgress)));
 
-    const name = formatReference({ ...reference, digest: undefined } as ImageReference);
     const record: ImageRecord = {
       digest: resolved.manifestDigest,
-      names: reference.tag !== undefined ? [name] : [],
+      names: [recordName(reference)],
       ...(resolved.indexDigest ? { indexDigest: resolved.indexDigest } : {}),
       configDigest: resolved.config.digest,
       ...(resolved.platform ? { platform: resolved.platform } : {}),
@@ -147,7 +146,7 @@ export class ImageStore {
   async remove(referenceOrDigest: string): Promise<void> {
     await this.opened;
     const byDigest = /^sha(256|512):/.test(referenceOrDigest);
-    const name = byDigest ? '' : formatReference({ ...parseReference(referenceOrDigest), digest: undefined } as ImageReference);
+    const name = byDigest ? '' : recordName(parseReference(referenceOrDigest));
     const removed = await this.store.updateRecords((images) => {
       if (byDigest) return delete images[referenceOrDigest];
       for (const record of Object.values(images)) {
@@ -308,4 +307,11 @@ export class ImageStore {
       images[record.digest] = record;
     });
   }
+}
+
+/** Returns the name an image record keeps for a reference: with its tag, or with its digest when untagged. */
+function recordName(reference: ImageReference): string {
+  if (reference.tag === undefined) return formatReference(reference);
+  const { digest: _digest, ...tagged } = reference;
+  return formatReference(tagged);
 }
