@@ -102,8 +102,12 @@ Napi::Value LoadHelper(const Napi::CallbackInfo &info) {
 
 class CreateWorker : public Napi::AsyncWorker {
  public:
-  CreateWorker(Napi::Env env, std::string state_dir)
-      : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)), state_dir_(std::move(state_dir)) {}
+  CreateWorker(Napi::Env env, std::string state_dir, int stdout_fd, int stderr_fd)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        state_dir_(std::move(state_dir)),
+        stdout_fd_(stdout_fd),
+        stderr_fd_(stderr_fd) {}
 
   Napi::Promise Promise() { return deferred_.Promise(); }
 
@@ -137,10 +141,14 @@ class CreateWorker : public Napi::AsyncWorker {
   int Spawn(int result_fd, pid_t *pid) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
+    // The helper takes fds 4 and 5 as the container's stdout and stderr when the spec says so.
+    // They are copied first, because the caller's fds may be 1 and 2, which become /dev/null.
+    if (stdout_fd_ >= 0) posix_spawn_file_actions_adddup2(&actions, stdout_fd_, 4);
+    if (stderr_fd_ >= 0) posix_spawn_file_actions_adddup2(&actions, stderr_fd_, 5);
+    posix_spawn_file_actions_adddup2(&actions, result_fd, 3);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
     posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_adddup2(&actions, result_fd, 3);
     posix_spawnattr_t attr;
     posix_spawnattr_init(&attr);
     sigset_t none;
@@ -189,6 +197,8 @@ class CreateWorker : public Napi::AsyncWorker {
 
   Napi::Promise::Deferred deferred_;
   std::string state_dir_;
+  int stdout_fd_;
+  int stderr_fd_;
   NativeFailure failure_{0, ""};
   int pid_ = 0;
 };
@@ -196,7 +206,9 @@ class CreateWorker : public Napi::AsyncWorker {
 Napi::Value Create(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (helper_fd < 0) throw MakeError(env, ENOEXEC, "create: loadHelper was not called");
-  auto *worker = new CreateWorker(env, info[0].As<Napi::String>());
+  int stdout_fd = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : -1;
+  int stderr_fd = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : -1;
+  auto *worker = new CreateWorker(env, info[0].As<Napi::String>(), stdout_fd, stderr_fd);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

@@ -1,7 +1,8 @@
 /* berth-runtime-helper: creates one container and stays behind as its monitor.
  *
  * Usage: berth-runtime-helper create STATE_DIR
- * The serialised spec is read from STATE_DIR/spec.bin; the result line goes to fd 3. */
+ * The serialised spec is read from STATE_DIR/spec.bin; the result line goes to fd 3. Fds 4 and 5
+ * carry the container's stdout and stderr when the spec says they are inherited. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <limits.h>
@@ -20,6 +21,9 @@
 #include "util.h"
 
 #define RESULT_FD 3
+/* Descriptors the caller may pass for the container's stdout and stderr (see spec.h). */
+#define INHERITED_STDOUT_FD 4
+#define INHERITED_STDERR_FD 5
 #define REQUIRED_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 
 extern char **environ;
@@ -103,7 +107,11 @@ static int create(const char *state_dir)
 	setsid();
 	if (chdir("/") < 0)
 		_exit(1);
-	sys_close_range(RESULT_FD + 1, ~0U, 0);
+	sys_close_range(INHERITED_STDERR_FD + 1, ~0U, 0);
+	if (!spec.inherit_stdout)
+		close(INHERITED_STDOUT_FD);
+	if (!spec.inherit_stderr)
+		close(INHERITED_STDERR_FD);
 	int status = monitor_run(&spec, RESULT_FD);
 	spec_free(&spec);
 	return status;

@@ -37,8 +37,15 @@ static int ns_clone_flags(const struct container_spec *spec)
 	return flags;
 }
 
-static int open_log(const char *path, const char *what)
+static int open_log(const char *path, const char *what, int inherited)
 {
+	if (inherited >= 0) {
+		int copy = fcntl(inherited, F_DUPFD_CLOEXEC, 3);
+		if (copy < 0)
+			return berth_fail(errno, "duplicate the inherited %s descriptor", what);
+		close(inherited);
+		return copy;
+	}
 	int fd = open(path != NULL ? path : "/dev/null", O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
 
 	if (fd < 0)
@@ -135,10 +142,10 @@ static pid_t clone_init(const struct container_spec *spec, const struct compiled
 		.flags = (uint64_t)ns_clone_flags(spec),
 		.exit_signal = SIGCHLD,
 	};
-	int out = open_log(spec->stdout_path, "stdout");
+	int out = open_log(spec->stdout_path, "stdout", spec->inherit_stdout ? 4 : -1);
 	if (out < 0)
 		return out;
-	int err = open_log(spec->stderr_path, "stderr");
+	int err = open_log(spec->stderr_path, "stderr", spec->inherit_stderr ? 5 : -1);
 	if (err < 0) {
 		close(out);
 		return err;

@@ -194,6 +194,13 @@ static int parse_simple(const char *key, struct cursor *c, struct container_spec
 		return next_field(c, &spec->stdout_path);
 	if (strcmp(key, "stderr") == 0)
 		return next_field(c, &spec->stderr_path);
+	if (strcmp(key, "inheritStdio") == 0) {
+		TRY(next_u64(c, &u));
+		spec->inherit_stdout = u != 0;
+		TRY(next_u64(c, &u));
+		spec->inherit_stderr = u != 0;
+		return 0;
+	}
 	if (strcmp(key, "init") == 0) {
 		TRY(next_u64(c, &u));
 		spec->use_init = u != 0;

@@ -100,6 +100,8 @@ struct container_spec {
 	char *hostname;
 	char *stdout_path;
 	char *stderr_path;
+	bool inherit_stdout; /* use the helper's fd 4 instead of stdout_path */
+	bool inherit_stderr; /* use the helper's fd 5 instead of stderr_path */
 	bool use_init; /* run the minimal init as PID 1 and the program as its child */
 
 	struct ns_spec *namespaces;

@@ -81,10 +81,10 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function run(runtime: Runtime, id: string, bundle: string, values: { stdout?: string; stderr?: string; init?: boolean }): Promise<number> {
-  // The monitor opens these paths itself, so /proc/PID/fd/N hands it this process's stdio.
-  const stdoutPath = values.stdout ?? `/proc/${process.pid}/fd/1`;
-  const stderrPath = values.stderr ?? `/proc/${process.pid}/fd/2`;
-  await runtime.run(id, bundle, { stdoutPath, stderrPath, init: values.init });
+  // Without files, the container writes straight to this command's stdout and stderr.
+  const stdoutFd = values.stdout ? undefined : 1;
+  const stderrFd = values.stderr ? undefined : 2;
+  await runtime.run(id, bundle, { stdoutPath: values.stdout, stderrPath: values.stderr, stdoutFd, stderrFd, init: values.init });
   const final = await runtime.waitExit(id);
   await runtime.delete(id);
   return final.exitCode ?? EXIT_FAILURE;

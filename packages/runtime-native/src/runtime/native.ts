@@ -6,8 +6,11 @@ import { InvalidArgumentError } from './errors';
 export interface NativeRuntime {
   /** Copies the helper executable into a sealed memfd that every `create` runs from. */
   loadHelper(path: string): void;
-  /** Spawns the helper on STATE_DIR/spec.bin; resolves with the container init's host pid. */
-  create(stateDir: string): Promise<number>;
+  /**
+   * Spawns the helper on STATE_DIR/spec.bin; resolves with the container init's host pid.
+   * `stdoutFd`/`stderrFd` (or -1) become the container's stdout/stderr when the spec inherits them.
+   */
+  create(stateDir: string, stdoutFd?: number, stderrFd?: number): Promise<number>;
   /** Writes the start byte into STATE_DIR/exec.fifo and removes the FIFO. */
   start(stateDir: string): void;
   /** Signals `pid` through a pidfd, after checking its start time still matches. */

@@ -25,6 +25,9 @@ export interface CreateOptions {
   /** File the container's stdout is appended to (created if missing). Default: discarded. */
   stdoutPath?: string;
   stderrPath?: string;
+  /** Open descriptor of this process given to the container as stdout; wins over stdoutPath. */
+  stdoutFd?: number;
+  stderrFd?: number;
   /** Run a minimal init as PID 1 that reaps zombies and forwards signals to the program. */
   init?: boolean;
 }
@@ -61,7 +64,7 @@ export class Runtime {
       const encoded = encodeSpec({ id, stateDir, bundle, spec, layout: this.cgroupLayout ?? detectCgroupLayout(), seccompCacheDir, ...options });
       await this.store.writeMeta(id, { ociVersion: spec.ociVersion, id, bundle, annotations: spec.annotations ?? {}, created: new Date().toISOString() });
       await this.store.writeSpecBlob(id, encoded.blob);
-      await this.native.create(stateDir).catch((error: unknown) => {
+      await this.native.create(stateDir, options.stdoutFd ?? -1, options.stderrFd ?? -1).catch((error: unknown) => {
         throw toNativeError(error, `create container "${id}" from ${bundle}`);
       });
     } catch (error) {

@@ -17,6 +17,9 @@ export interface EncodeInput {
   spec: OciSpec;
   stdoutPath?: string;
   stderrPath?: string;
+  /** The caller passes open descriptors for these instead of paths. */
+  stdoutFd?: number;
+  stderrFd?: number;
   /** Run the minimal init as PID 1 with the program as its child. */
   init?: boolean;
   layout: CgroupLayout;
@@ -84,6 +87,7 @@ export function encodeSpec(input: EncodeInput): EncodedSpec {
   if (input.stdoutPath) w.record('stdout', input.stdoutPath);
   if (input.stderrPath) w.record('stderr', input.stderrPath);
   w.record('init', input.init === true);
+  w.record('inheritStdio', input.stdoutFd !== undefined && input.stdoutFd >= 0, input.stderrFd !== undefined && input.stderrFd >= 0);
 
   const namespaces = encodeNamespaces(w, spec, fail);
   encodeProcess(w, spec, fail);
