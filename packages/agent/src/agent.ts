@@ -77,7 +77,7 @@ export class Agent {
     if (stored) {
       this.generation = BigInt(stored.generation);
       this.supervisor.setDesired(stored.assignments.map((assignment) => this.parse(assignment)));
-      this.log.info({ rev: stored.generation, units: stored.assignments.length }, 'applying the stored assignment until the scheduler answers');
+      this.log.info({ rev: stored.generation, units: stored.assignments.length }, 'applying the stored assignment until the scheduler sends one');
     }
     await this.supervisor.recover();
     this.supervisor.start();
@@ -95,7 +95,7 @@ export class Agent {
 
   /**
    * Tells the scheduler the agent is leaving, then stops and removes every unit and clears the
-   * stored assignment, so a restarted agent does not start them again before the scheduler answers.
+   * stored assignment, so a restarted agent does not start them again before the scheduler sends its assignment.
    */
   drain(reason: string): Promise<void> {
     this.draining ??= this.runDrain(reason);
@@ -149,6 +149,7 @@ export class Agent {
 
   private connected(): void {
     this.awaitingResync = true;
+    this.logRequests.cancelAll();
     for (const status of this.supervisor.statuses()) this.unsent.set(status.name, status);
     this.flushReports();
   }

@@ -86,7 +86,7 @@ describe('loadConfig', () => {
     const pem = '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n';
     const config = loadConfig({ flags: { ...MINIMAL_FLAGS, schedulerCaFile: '/etc/berth/ca.pem' }, env: {}, host: fakeHost({ '/etc/berth/ca.pem': pem }) });
     assert.equal(config.schedulerCa, pem);
-    assert.throws(() => loadConfig({ flags: { ...MINIMAL_FLAGS, schedulerCaFile: '/etc/berth/key.pem' }, env: {}, host: fakeHost({ '/etc/berth/key.pem': 'x' }) }), /no PEM certificate/);
+    assert.throws(() => loadConfig({ flags: { ...MINIMAL_FLAGS, schedulerCaFile: '/etc/berth/key.pem' }, env: {}, host: fakeHost({ '/etc/berth/key.pem': 'x' }) }), /contains no PEM certificate/);
   });
 
   const invalid: Array<{ name: string; flags: Record<string, unknown>; env?: Record<string, string>; setting: string; message: RegExp }> = [

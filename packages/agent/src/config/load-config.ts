@@ -28,7 +28,7 @@ import {
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
-/** Where settings come from. Flags are keyed by camelCase setting name, as commander returns them. */
+/** Sources of settings. Flags are keyed by camelCase setting name, as commander returns them. */
 export interface ConfigSources {
   flags: Record<string, unknown>;
   env: NodeJS.ProcessEnv;
@@ -151,7 +151,7 @@ function resolveJoinToken(token: string | undefined, tokenFile: string | undefin
 function readCa(host: IdentityHost, path: string): string {
   const pem = host.readFile(path);
   if (pem === undefined) throw new ConfigError('schedulerCaFile', `cannot read ${path}`);
-  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('schedulerCaFile', `${path} holds no PEM certificate`);
+  if (!pem.includes('-----BEGIN CERTIFICATE-----')) throw new ConfigError('schedulerCaFile', `${path} contains no PEM certificate; give the CA certificate that signed the schedulers' certificates`);
   return pem;
 }
 

@@ -13,7 +13,7 @@ import { SchedulerLink } from './scheduler-link';
 
 type Stream = grpc.ServerDuplexStream<AgentMessage, SchedulerMessage>;
 
-/** A scheduler stand-in that welcomes each stream and records what agents send. */
+/** Starts a scheduler stand-in that welcomes each stream and records what agents send. */
 async function startFakeScheduler(token: string, tls?: { cert: Buffer; key: Buffer }): Promise<{ port: number; received: AgentMessage[]; streams: Stream[]; server: grpc.Server }> {
   const definition = protoLoader.loadSync(PROTO_PATH, { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true });
   const loaded = grpc.loadPackageDefinition(definition) as unknown as { berth: { v1: { AgentGateway: { service: grpc.ServiceDefinition } } } };

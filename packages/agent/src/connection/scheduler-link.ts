@@ -9,7 +9,7 @@ export const RECONNECT_INITIAL_MS = 500;
 export const RECONNECT_MAX_MS = 10_000;
 /** A scheduler that accepts the stream but sends no Welcome within this time counts as failed. */
 export const WELCOME_TIMEOUT_MS = 10_000;
-/** Used until Welcome says otherwise. */
+/** Heartbeat interval until Welcome sets one. */
 export const DEFAULT_HEARTBEAT_INTERVAL_MS = 5000;
 
 export interface SchedulerLinkOptions {

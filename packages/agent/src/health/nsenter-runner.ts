@@ -5,9 +5,9 @@ const NSENTER = '/usr/bin/nsenter';
 const MAX_OUTPUT_BYTES = 4096;
 
 /**
- * Runs health commands inside a container by entering its namespaces with util-linux `nsenter`
- * (mount, UTS, IPC, network, PID, cgroup; root and working directory of the target), as the
- * container's user. Used because the runtime has no exec of its own.
+ * Runs health commands inside a container as the container's user, by entering its namespaces with
+ * util-linux `nsenter`: mount, UTS, IPC, network, PID and cgroup, plus the target's root and working
+ * directory. The runtime has no exec of its own.
  * NOTE: the command joins the container's namespaces but not its cgroup or seccomp filter, so its
  * memory counts against the agent's cgroup, and as root it keeps the agent's capabilities.
  */

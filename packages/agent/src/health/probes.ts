@@ -5,7 +5,7 @@ import type { HealthCheck } from '@berth/unitfile';
 /** Result of one health probe. */
 export interface ProbeResult {
   ok: boolean;
-  /** Why it failed, or a short success note. */
+  /** Reason of the failure, or a short success note. */
   detail: string;
 }
 
@@ -14,7 +14,7 @@ export interface ContainerCommandRunner {
   run(target: ProbeTarget, args: string[], timeoutMs: number): Promise<{ exitCode: number | null; output: string }>;
 }
 
-/** Where a probe reaches the container. */
+/** The container a probe checks, and its address and user. */
 export interface ProbeTarget {
   containerId: string;
   pid: number;

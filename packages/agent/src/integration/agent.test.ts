@@ -53,7 +53,7 @@ describe('agent with real etcd, registry, scheduler and runtime', function () {
   });
 
   it('serves the unit journal through the scheduler', async () => {
-    // The ticker prints once a second; wait until the journal holds more lines than requested.
+    // The ticker prints once a second; wait until the journal contains more lines than requested.
     await waitFor(async () => (await cluster.journal('ticker.service', 5)).trim().split('\n').length >= 4, {
       timeoutMs: 30_000,
       describe: () => `journal of ticker.service has fewer than 4 lines\n${cluster.agentOutput()}`,

@@ -16,7 +16,7 @@ interface RawSource {
  * Copies a container's raw stdout and stderr files (written by the runtime with O_APPEND) into the
  * unit's journal, adding timestamps. `pump()` is called periodically by the supervisor.
  * NOTE: timestamps are the time the agent copied a line, up to one pump interval after it was
- * written; and emptying a raw file (copy, then truncate) can lose output written in between.
+ * written. Emptying a raw file (copy, then truncate) can lose output written in between.
  */
 export class LogPump {
   private readonly sources: RawSource[];

@@ -24,7 +24,8 @@ export class LogRequests {
 
   constructor(
     private readonly logsDir: string,
-    private readonly send: (chunk: LogChunkMessage) => void,
+    /** Returns false when the stream is down; a follow then ends. */
+    private readonly send: (chunk: LogChunkMessage) => boolean,
   ) {}
 
   handle(request: { requestId: string; unit: string; lines: number; follow: boolean }): void {
@@ -42,7 +43,11 @@ export class LogRequests {
       if (lines.length === 0) this.send({ requestId: request.requestId, lines: [], eof: true, error: '' });
       return;
     }
-    const follower = new LogFollower(dir, (newLines) => this.send({ requestId: request.requestId, lines: newLines, eof: false, error: '' }));
+    const follower = new LogFollower(dir, (newLines) => {
+      if (this.send({ requestId: request.requestId, lines: newLines, eof: false, error: '' })) return;
+      follower.stop();
+      this.follows.delete(request.requestId);
+    });
     this.follows.set(request.requestId, follower);
     follower.start();
   }
@@ -55,7 +60,7 @@ export class LogRequests {
     this.send({ requestId, lines: [], eof: true, error: '' });
   }
 
-  /** Ends every follow, when the stream is lost (the scheduler asks again after reconnecting). */
+  /** Ends every follow, because request ids of a lost stream mean nothing on a new one. */
   cancelAll(): void {
     for (const follower of this.follows.values()) follower.stop();
     this.follows.clear();

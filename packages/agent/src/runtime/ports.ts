@@ -32,7 +32,7 @@ export interface ImagePort {
 
 export type ContainerStatus = 'creating' | 'created' | 'running' | 'stopped';
 
-/** What the runtime knows about one container. */
+/** The runtime's view of one container. */
 export interface ContainerInfo {
   id: string;
   status: ContainerStatus;
@@ -43,7 +43,7 @@ export interface ContainerInfo {
   exit?: { exitCode?: number; signal?: string; oomKilled: boolean };
 }
 
-/** Where the runtime writes the container's output (appended, as raw bytes). */
+/** Paths of the files the runtime appends the container's raw output to. */
 export interface ContainerIo {
   stdoutPath: string;
   stderrPath: string;

@@ -5,8 +5,8 @@ import type { RestartHistory } from '../supervise/restart-policy';
 import { readJson, writeJsonAtomic } from './json-file';
 
 /**
- * What the agent keeps on disk about one unit it runs, so that a restarted agent can adopt the
- * container instead of starting it again.
+ * The agent's on-disk record of one unit it runs, which lets a restarted agent adopt the container
+ * instead of starting it again.
  */
 export interface UnitRecord {
   unit: string;

@@ -31,7 +31,7 @@ export interface ManagedUnit {
   timeoutStopMs: number;
 }
 
-/** A fresh status for a unit that has no container yet. */
+/** Returns a fresh status for a unit that has no container yet. */
 export function initialStatus(unit: string, hash: string): UnitStatus {
   return {
     name: unit, hash, loadState: 'loaded', phase: 'created', health: 'none', oomKilled: false,
@@ -39,7 +39,7 @@ export function initialStatus(unit: string, hash: string): UnitStatus {
   };
 }
 
-/** A managed unit for a unit the agent has not run before. */
+/** Creates the managed unit of a unit the agent has not run before. */
 export function newManagedUnit(unit: string, hash: string, image: string, timeoutStopMs: number): ManagedUnit {
   return {
     record: { unit, hash, image, containerId: '', history: emptyHistory(), status: initialStatus(unit, hash) },
@@ -49,7 +49,7 @@ export function newManagedUnit(unit: string, hash: string, image: string, timeou
   };
 }
 
-/** The planner's view of a managed unit at `nowMs`. */
+/** Returns the planner's view of a managed unit at `nowMs`. */
 export function observe(managed: ManagedUnit, nowMs: number): ObservedUnit {
   const { record } = managed;
   const base = { name: record.unit, hash: record.hash };

@@ -158,7 +158,7 @@ describe('Supervisor', () => {
     assert.equal(host.containers.get(id)!.info.pid, pid);
   });
 
-  it('applies the restart policy to a container that exited while the agent was away', async () => {
+  it('restarts a container that exited during downtime', async () => {
     supervisor.setDesired([entry('web.service', ['Restart=always', 'RestartSec=10ms'])]);
     await until(() => latest('web.service') === 'active/running', 'running');
     const id = reports[reports.length - 1].containerId;

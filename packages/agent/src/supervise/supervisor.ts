@@ -36,8 +36,8 @@ export interface SupervisorOptions {
 }
 
 /**
- * Runs the desired units on this host. Each pass polls container states, applies restart
- * policies, plans with `planReconcile` and starts each unit's steps; a unit's steps run one after
+ * Runs the desired units on this host. Each pass checks container exits, applies restart
+ * policies, plans with `planReconcile` and starts each unit's steps. A unit's steps run one after
  * another while other units proceed. Containers outlive the supervisor: `close()` only stops its
  * timers, and `recover()` adopts what a previous agent left running.
  */
@@ -407,8 +407,8 @@ export class Supervisor {
   private async stop(managed: ManagedUnit): Promise<void> {
     this.attachments.stopHealth(managed);
     this.setPhase(managed, 'stopping');
-    const how = await stopContainer(this.options.ports, managed.record.containerId, managed.timeoutStopMs);
-    this.log.info({ unit: managed.record.unit, container: managed.record.containerId, how }, 'container stopped');
+    const stopResult = await stopContainer(this.options.ports, managed.record.containerId, managed.timeoutStopMs);
+    this.log.info({ unit: managed.record.unit, container: managed.record.containerId, stopResult }, 'container stopped');
     this.attachments.finish(managed);
   }
 
