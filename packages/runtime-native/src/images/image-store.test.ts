@@ -65,8 +65,10 @@ describe('ImageStore pull from docker-registry', function () {
     const store = new ImageStore({ stateDir: join(work, 'state') });
     await store.pull(`${registry.host}/fixtures/multi:oci`);
     const states: string[] = [];
-    await store.pull(`${registry.host}/fixtures/multi:oci`, { onProgress: (progress) => states.push(progress.state) });
+    const again = await store.pull(`${registry.host}/fixtures/multi:oci`, { onProgress: (progress) => states.push(progress.state) });
     assert.deepEqual(states, ['cached', 'cached', 'cached', 'cached']);
+    assert.deepEqual(await store.lookup(`${registry.host}/fixtures/multi:oci`), again);
+    assert.equal(await store.lookup(`${registry.host}/fixtures/other:oci`), undefined);
     assert.ok(existsSync(join(work, 'state', 'images', 'images.json')));
   });
 

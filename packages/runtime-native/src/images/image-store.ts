@@ -132,6 +132,31 @@ export class ImageStore {
     };
   }
 
+  /**
+   * Returns a stored image as a pull would, without contacting the registry, or undefined when the
+   * reference (any written form) names no stored image or one of its snapshots is missing.
+   */
+  async lookup(referenceText: string): Promise<PullResult | undefined> {
+    await this.opened;
+    const reference = parseReference(referenceText);
+    const name = recordName(reference);
+    const record = Object.values(await this.store.readRecords()).find((candidate) => candidate.names.includes(name));
+    if (!record) return undefined;
+    for (const layer of record.layers) if (!(await this.store.hasSnapshot(layer.chainId))) return undefined;
+
+    const where = `image ${name} config ${record.configDigest}`;
+    const config = parseImageConfig(await this.store.readBlob(record.configDigest), record.layers.length, where);
+    return {
+      reference: formatReference(reference),
+      digest: record.indexDigest ?? record.digest,
+      manifestDigest: record.digest,
+      configDigest: record.configDigest,
+      config,
+      runtime: parseRuntimeConfig(config, where),
+      layers: record.layers.map((layer) => ({ ...layer, snapshotPath: this.store.snapshotFs(layer.chainId) })),
+    };
+  }
+
   /** Lists the stored images. */
   async list(): Promise<ImageRecord[]> {
     await this.opened;
