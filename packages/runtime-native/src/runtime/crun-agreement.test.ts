@@ -48,6 +48,25 @@ const CASES: AgreementCase[] = [
   { name: 'device cgroup', script: 'mknod /tmp/mem c 1 1; echo "open=$(head -c 1 /tmp/mem 2>&1 | grep -o "Operation not permitted")"' },
   { name: 'memory limit OOM kill', options: { memoryLimitBytes: 32 * 1024 * 1024 }, script: 'exec dd if=/dev/zero of=/dev/null bs=256M count=1' },
   {
+    name: 'user, groups, umask, capabilities and oom score',
+    options: { uid: 1000, gid: 1000, additionalGids: [10, 20], capabilities: ['CAP_KILL', 'CAP_NET_BIND_SERVICE'] },
+    edit: (spec) => {
+      spec.process!.user!.umask = 0o027;
+      spec.process!.oomScoreAdj = 500;
+      spec.process!.capabilities!.ambient = ['CAP_NET_BIND_SERVICE'];
+      spec.process!.capabilities!.inheritable = ['CAP_NET_BIND_SERVICE'];
+      spec.process!.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 512, hard: 1024 }, { type: 'RLIMIT_CORE', soft: 0, hard: 0 }];
+    },
+    script: `
+      echo "id=$(id)"
+      echo "umask=$(umask)"
+      echo "oom=$(cat /proc/self/oom_score_adj)"
+      for set in CapInh CapPrm CapEff CapBnd CapAmb; do echo "$set=$(grep $set /proc/self/status | cut -f2)"; done
+      echo "nofile=$(ulimit -Sn)/$(ulimit -Hn)"
+      echo "core=$(ulimit -c)"
+    `,
+  },
+  {
     name: 'user namespace',
     edit: (spec) => {
       spec.linux!.namespaces!.push({ type: 'user' });
