@@ -328,12 +328,15 @@ export class Supervisor {
   private recordFailure(managed: ManagedUnit, entry: DesiredEntry | undefined, error: unknown): void {
     const { record } = managed;
     const retryable = (error as { retryable?: boolean }).retryable === true;
+    const repeated = record.status.lastError === errorMessage(error);
     record.status.lastError = errorMessage(error);
     const log = this.log.child({ unit: record.unit, container: record.containerId || undefined });
     if (retryable) {
       const delayMs = managed.retryBackoff.next();
       managed.retryAtMs = this.now() + delayMs;
-      log.warn({ err: error, delayMs }, 'step failed; retrying');
+      // The same failure on every retry is logged once at warn, then at debug.
+      if (repeated) log.debug({ err: error, delayMs, attempt: managed.retryBackoff.attempts }, 'step failed again; retrying');
+      else log.warn({ err: error, delayMs }, 'step failed; retrying');
       this.publish(managed);
       setTimeout(() => this.requestTick(), delayMs + 1).unref();
       return;
