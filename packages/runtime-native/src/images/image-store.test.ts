@@ -1,5 +1,5 @@
 import { strict as assert } from 'node:assert';
-import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   addTreeLayer, createOciLayout, makeTempDir, OciLayout, pushImage, RegistryServer, removeOciLayout, removeTempDir, runCommand,
@@ -138,5 +138,16 @@ describe('ImageStore pull from docker-registry', function () {
     const store = new ImageStore({ stateDir: join(work, 'state') });
     await store.list();
     assert.deepEqual(readdirSync(tmp), [`${process.pid}.snapshot-live`]);
+  });
+
+  it('downloads a damaged stored blob again', async () => {
+    const store = new ImageStore({ stateDir: join(work, 'state') });
+    const image = await store.pull(`${registry.host}/fixtures/multi:oci`);
+    const top = image.layers[3]!;
+    truncateSync(store.store.blobPath(top.digest), 10);
+    await store.store.removeSnapshot(top.chainId);
+    const again = await store.pull(`${registry.host}/fixtures/multi:oci`);
+    assert.equal(statSync(store.store.blobPath(top.digest)).size, top.size);
+    assert.ok(existsSync(again.layers[3]!.snapshotPath));
   });
 });

@@ -4,7 +4,7 @@ import { TokenCache } from './auth';
 import { InFlight, Semaphore } from './concurrency';
 import { ContentStore, ImageRecord, StoredLayer } from './content-store';
 import { chainIds, Digest } from './digest';
-import { ImageNotFoundError, RegistryError } from './errors';
+import { DigestMismatchError, ImageNotFoundError, RegistryError } from './errors';
 import { LayerWorker } from './layer-worker';
 import {
   checkConfigType, Descriptor, formatPlatform, hostPlatform, ImageConfig, layerCompression, parseImageConfig,
@@ -285,22 +285,30 @@ export class ImageStore {
 
     try {
       await this.layerSlots.run(async () => {
-        const haveBlob = await this.store.hasBlob(layer.digest);
-        const blobFile = haveBlob ? undefined : this.store.tempPath('layer');
-        worker = new LayerWorker({
-          root, where, allowDevices: this.options.allowDevices, helperPath: this.options.layerHelperPath,
-          blobDigest: layer.digest, blobSize: layer.size, diffId: layer.diffId, compression,
-          maxUncompressedBytes: this.options.maxLayerBytes ?? DEFAULT_MAX_LAYER_BYTES,
-          ...(blobFile ? { blobFile } : { sourceFile: this.store.blobPath(layer.digest) }),
-        });
-        try {
-          await this.feedWorker(worker, haveBlob ? undefined : client.blobChunks(reference, descriptor, 0), (bytesDone) =>
-            onProgress?.({ layer: layer.digest, bytesDone, bytesTotal: layer.size, state: 'downloading' }));
-          if (blobFile) await this.store.commitBlob(blobFile, layer.digest);
-        } catch (error) {
-          await worker.stop();
-          if (blobFile) await fsp.rm(blobFile, { force: true });
-          throw error;
+        let haveBlob = await this.store.hasBlob(layer.digest);
+        for (;;) {
+          const blobFile = haveBlob ? undefined : this.store.tempPath('layer');
+          worker = new LayerWorker({
+            root, where, allowDevices: this.options.allowDevices, helperPath: this.options.layerHelperPath,
+            blobDigest: layer.digest, blobSize: layer.size, diffId: layer.diffId, compression,
+            maxUncompressedBytes: this.options.maxLayerBytes ?? DEFAULT_MAX_LAYER_BYTES,
+            ...(blobFile ? { blobFile } : { sourceFile: this.store.blobPath(layer.digest) }),
+          });
+          try {
+            await this.feedWorker(worker, haveBlob ? undefined : client.blobChunks(reference, descriptor, 0), (bytesDone) =>
+              onProgress?.({ layer: layer.digest, bytesDone, bytesTotal: layer.size, state: 'downloading' }));
+            if (blobFile) await this.store.commitBlob(blobFile, layer.digest);
+            return;
+          } catch (error) {
+            await worker.stop();
+            if (blobFile) await fsp.rm(blobFile, { force: true });
+            if (!haveBlob || !(error instanceof DigestMismatchError)) throw error;
+          }
+          // Blobs are not fsynced, so one cut short by a crash is found here and fetched again.
+          await this.store.removeBlob(layer.digest);
+          await fsp.rm(root, { recursive: true, force: true });
+          await fsp.mkdir(root, { mode: 0o700 });
+          haveBlob = false;
         }
       });
 
