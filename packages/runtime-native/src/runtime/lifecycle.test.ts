@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { execFileSync, spawn } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { ContainerStateError, InvalidArgumentError } from './errors';
@@ -118,5 +118,19 @@ describe('runtime lifecycle', function () {
     await fresh.kill(id, 'SIGKILL');
     assert.equal((await fresh.waitExit(id)).exitSignal, 9);
     await fresh.delete(id);
+  });
+
+  it('joins an existing network namespace by path', async () => {
+    const name = `berth-test-join-${process.pid}`;
+    execFileSync('ip', ['netns', 'add', name]);
+    try {
+      const id = rt.nextId('netjoin');
+      const b = bundle({ args: ['sh', '-c', 'stat -L -c %i /proc/self/ns/net'], networkNamespacePath: `/run/netns/${name}`, cgroupsPath: testCgroupsPath(id) });
+      const { state, stdout } = await rt.runToExit(b, id);
+      assert.equal(state.exitCode, 0);
+      assert.equal(stdout.trim(), String(statSync(`/run/netns/${name}`).ino));
+    } finally {
+      execFileSync('ip', ['netns', 'delete', name]);
+    }
   });
 });
