@@ -72,6 +72,13 @@ describe('runtime lifecycle', function () {
     await rt.runtime.delete(id, { force: true });
   });
 
+  it('rejects option values of the wrong type', async () => {
+    const b = bundle({ args: ['true'] });
+    await assert.rejects(rt.runtime.create(rt.nextId('opt'), b.dir, { stdoutFd: -1 }), /stdoutFd: expected an integer from 0 to 2147483647, got number -1/);
+    await assert.rejects(rt.runtime.create(rt.nextId('opt'), b.dir, { stdoutPath: 7 as unknown as string }), /stdoutPath: expected a non-empty string, got number 7/);
+    await assert.rejects(rt.runtime.kill(rt.nextId('opt'), 'SIGNOPE'), /signal: expected a signal name/);
+  });
+
   it('rejects ids that could escape the run directory', async () => {
     await assert.rejects(rt.runtime.create('../x', '/nonexistent'), /config.json|container id/);
     await assert.rejects(rt.runtime.state('../x'), InvalidArgumentError);

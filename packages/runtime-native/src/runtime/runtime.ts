@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 
 import { CgroupLayout, detectCgroupLayout } from './cgroup-layout';
 import { ContainerStateError, InvalidArgumentError, InvalidSpecError, RuntimeError, toNativeError } from './errors';
-import { expectString, NativeRuntime, nativeRuntime } from './native';
+import { expectInteger, expectString, NativeRuntime, nativeRuntime } from './native';
 import { ContainerState, OciSpec } from './oci-types';
 import { encodeSpec } from './spec-encode';
 import { ProcessRecord, StateStore } from './state-store';
@@ -57,6 +57,7 @@ export class Runtime {
    */
   async create(id: string, bundlePath: string, options: CreateOptions = {}): Promise<ContainerState> {
     const bundle = resolve(expectString('bundlePath', bundlePath));
+    checkCreateOptions(options);
     const spec = await readConfig(bundle);
     const stateDir = await this.store.reserve(id);
     try {
@@ -178,6 +179,19 @@ export class Runtime {
     const proc = await this.store.readProcess(id);
     if (!proc || state.status === 'stopped' || state.status === 'creating') throw new ContainerStateError(id, state.status, operation);
     return proc;
+  }
+}
+
+const MAX_FD = 2 ** 31 - 1;
+
+/** Throws InvalidArgumentError for option values of the wrong type. */
+function checkCreateOptions(options: CreateOptions): void {
+  if (options.stdoutPath !== undefined) expectString('stdoutPath', options.stdoutPath);
+  if (options.stderrPath !== undefined) expectString('stderrPath', options.stderrPath);
+  if (options.stdoutFd !== undefined) expectInteger('stdoutFd', options.stdoutFd, 0, MAX_FD);
+  if (options.stderrFd !== undefined) expectInteger('stderrFd', options.stderrFd, 0, MAX_FD);
+  if (options.init !== undefined && typeof options.init !== 'boolean') {
+    throw new InvalidArgumentError(`init: expected a boolean, got ${typeof options.init}`);
   }
 }
 
