@@ -17,7 +17,7 @@ export enum ConnectionState {
 }
 
 const ALLOWED: Record<ConnectionState, ConnectionState[]> = {
-  [ConnectionState.Idle]: [ConnectionState.Connecting, ConnectionState.Stopped],
+  [ConnectionState.Idle]: [ConnectionState.Connecting, ConnectionState.Draining, ConnectionState.Stopped],
   [ConnectionState.Connecting]: [ConnectionState.Connected, ConnectionState.Backoff, ConnectionState.Stopped, ConnectionState.Draining],
   [ConnectionState.Connected]: [ConnectionState.Backoff, ConnectionState.Draining, ConnectionState.Stopped],
   [ConnectionState.Backoff]: [ConnectionState.Connecting, ConnectionState.Stopped, ConnectionState.Draining],

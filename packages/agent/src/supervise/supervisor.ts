@@ -184,10 +184,18 @@ export class Supervisor {
       this.setPhase(managed, 'running');
       this.attachments.attach(managed, this.desired.get(record.unit), info.pid);
       this.watchExit(managed);
-    } else if (info.status === 'stopped' && ['running', 'starting'].includes(record.status.phase)) {
+    } else if (info.status === 'stopped' && ['running', 'starting', 'stopping'].includes(record.status.phase)) {
       log.info('container exited while the agent was away');
       this.attachments.attachPumpOnly(managed);
       this.handleExit(managed, info);
+    } else if (info.status === 'created' && record.status.phase !== 'created') {
+      // The previous agent stopped between create and start; the plan starts it if it is launched.
+      this.setPhase(managed, 'created');
+    } else if (info.status === 'creating') {
+      log.warn('container was left half-created; removing it so it is created again');
+      await removeContainer(this.options.ports, this.options.runDir, record.containerId).catch((error) => log.warn({ err: error }, 'removing the half-created container failed'));
+      record.containerId = '';
+      this.store.save(record);
     }
   }
 
@@ -233,7 +241,14 @@ export class Supervisor {
       if (managed.busy || managed.record.containerId === '' || managed.record.status.phase !== 'running') continue;
       if (!fullPoll && !managed.exitPending) continue;
       managed.exitPending = false;
-      const info = await this.options.ports.runtime.state(managed.record.containerId).catch(() => undefined);
+      let info: ContainerInfo | undefined;
+      try {
+        info = await this.options.ports.runtime.state(managed.record.containerId);
+      } catch (error) {
+        // Only a container the runtime no longer knows counts as gone; a failed read is retried.
+        this.log.warn({ err: error, unit: managed.record.unit, container: managed.record.containerId }, 'reading the container state failed');
+        continue;
+      }
       if (info === undefined || info.status === 'stopped') this.handleExit(managed, info);
     }
   }
@@ -380,6 +395,8 @@ export class Supervisor {
     const restartingAfterExit = record.status.phase === 'auto-restart' && record.hash === entry.hash;
     this.setPhase(managed, 'creating');
     const image = await this.options.ports.images.lookup(unit.container!.image);
+    // Forgetting the image makes the retry pull it again, for example after an image prune.
+    if (!image) this.presentImages.delete(unit.container!.image);
     if (!image) throw Object.assign(new Error(`image ${unit.container!.image} is not in the local store after the pull`), { retryable: true });
 
     const created = await createContainer(this.options.ports, this.options.runDir, unit, image);
