@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -14,7 +14,7 @@ interface AgreementCase {
   name: string;
   script: string;
   options?: Partial<DefaultSpecOptions>;
-  edit?: (spec: OciSpec) => void;
+  edit?: (spec: OciSpec, bundleDir: string) => void;
 }
 
 const CASES: AgreementCase[] = [
@@ -64,6 +64,26 @@ const CASES: AgreementCase[] = [
       for set in CapInh CapPrm CapEff CapBnd CapAmb; do echo "$set=$(grep $set /proc/self/status | cut -f2)"; done
       echo "nofile=$(ulimit -Sn)/$(ulimit -Hn)"
       echo "core=$(ulimit -c)"
+    `,
+  },
+  {
+    name: 'bind and tmpfs mount options',
+    edit: (spec, bundleDir) => {
+      const volume = join(bundleDir, 'volume');
+      mkdirSync(volume);
+      writeFileSync(join(volume, 'file'), 'from-host\n');
+      spec.mounts!.push(
+        { destination: '/data/ro', type: 'bind', source: volume, options: ['rbind', 'ro', 'nosuid', 'nodev', 'noexec'] },
+        { destination: '/data/rw', type: 'bind', source: volume, options: ['bind', 'rw', 'nosuid', 'rprivate'] },
+        { destination: '/scratch', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'noatime', 'mode=1750', 'size=1m'] },
+      );
+    },
+    script: `
+      for m in /data/ro /data/rw /scratch; do echo "opts$m=$(grep " $m " /proc/self/mountinfo | cut -d' ' -f6)"; done
+      echo "read=$(cat /data/ro/file)"
+      echo "write_ro=$(touch /data/ro/x 2>&1 | grep -o 'Read-only file system')"
+      echo "scratch_mode=$(stat -c %a /scratch)"
+      echo "scratch_size=$(df -k /scratch | tail -1 | tr -s ' ' | cut -d' ' -f2)"
     `,
   },
   {
@@ -123,7 +143,7 @@ describe('agreement with crun on the same bundles', function () {
       chmodSync(b.dir, 0o755);
       if (c.edit) {
         const spec = JSON.parse(readFileSync(join(b.dir, 'config.json'), 'utf8')) as OciSpec;
-        c.edit(spec);
+        c.edit(spec, b.dir);
         b.writeConfig(spec);
       }
 
