@@ -3,10 +3,12 @@
  *
  * Starts a real etcd and one scheduler process, connects simulated agents (real gRPC streams, no
  * containers), then writes units into the scheduler's etcd layout in transactions of 100, as a
- * bulk import would, so the number measures placement rather than the HTTP API. Reports how fast
- * the leader assigned every unit and when every agent had received its complete set.
+ * bulk import would, so the number measures placement rather than the HTTP API. With --via-api
+ * the units are submitted with `PUT /v1/units/NAME` instead, 32 requests at a time, as berthctl
+ * users would. Reports how fast the leader assigned every unit and when every agent had received
+ * its complete set.
  *
- *   node bench/dist/placement.js [--agents N] [--units N]
+ *   node bench/dist/placement.js [--agents N] [--units N] [--via-api]
  *
  * Needs etcd (Debian package etcd-server) and a built scheduler (`npx tsc -b packages/scheduler`).
  */
@@ -20,6 +22,7 @@ import { SimulatedAgent } from './simulated-agent';
 const DEFAULT_AGENTS = 1000;
 const DEFAULT_UNITS = 10_000;
 const UNITS_PER_TXN = 100;
+const API_CONCURRENCY = 32;
 const AGENTS_PER_WAVE = 100;
 const PREFIX = '/berth';
 const JOIN_TOKEN = 'bench-join-token';
@@ -65,6 +68,22 @@ async function writeUnits(client: Etcd3, count: number): Promise<void> {
   }
 }
 
+async function submitUnits(httpUrl: string, count: number): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < count) {
+      const name = unitName(next++);
+      const response = await fetch(`${httpUrl}/v1/units/${encodeURIComponent(name)}`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ text: UNIT_TEXT, desiredState: 'launched' }),
+      });
+      if (response.status !== 201) throw new Error(`PUT ${name} returned ${response.status}: ${await response.text()}`);
+    }
+  };
+  await Promise.all(Array.from({ length: API_CONCURRENCY }, worker));
+}
+
 async function countAssignments(client: Etcd3): Promise<number> {
   return client.getAll().prefix(`${PREFIX}/assignments/`).count();
 }
@@ -72,6 +91,7 @@ async function countAssignments(client: Etcd3): Promise<number> {
 async function main(): Promise<void> {
   const agentCount = option('--agents', DEFAULT_AGENTS);
   const unitCount = option('--units', DEFAULT_UNITS);
+  const viaApi = process.argv.includes('--via-api');
   const etcd = await startEtcd();
   const httpPort = await findFreePort();
   const grpcPort = await findFreePort();
@@ -100,7 +120,8 @@ async function main(): Promise<void> {
     const connectMs = Date.now() - connectStart;
 
     const start = Date.now();
-    await writeUnits(client, unitCount);
+    if (viaApi) await submitUnits(`http://127.0.0.1:${httpPort}`, unitCount);
+    else await writeUnits(client, unitCount);
     const writtenMs = Date.now() - start;
     let assigned = 0;
     await waitFor(async () => (assigned = await countAssignments(client)) >= unitCount, {
@@ -120,7 +141,7 @@ async function main(): Promise<void> {
 
     console.log(`machine: ${cpus().length} x ${cpus()[0]?.model ?? 'unknown CPU'}, ${Math.round(totalmem() / 1024 ** 3)} GiB, Node ${process.version}`);
     console.log(`agents: ${agentCount} connected in ${connectMs} ms`);
-    console.log(`units: ${unitCount} written to etcd in ${writtenMs} ms`);
+    console.log(`units: ${unitCount} ${viaApi ? 'submitted through the HTTP API' : 'written to etcd'} in ${writtenMs} ms`);
     console.log(`placement: all ${unitCount} assigned after ${placedMs} ms = ${Math.round((unitCount / placedMs) * 1000)} placements/s`);
     console.log(`delivery: every agent had its complete set ${deliveredMs} ms after the first unit was written`);
     console.log(`spread: ${Math.min(...perMachine)} to ${Math.max(...perMachine)} units per machine`);

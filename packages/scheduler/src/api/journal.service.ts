@@ -5,7 +5,7 @@ import { Logger } from 'pino';
 import { EtcdUnavailableError, NotFoundError } from '../errors';
 import { GatewayService } from '../gateway/gateway.service';
 import { EtcdStore } from '../store/etcd-store.service';
-import { AssignmentRecord, ConnectionRecord } from '../store/records';
+import { ConnectionRecord } from '../store/records';
 import { ROOT_LOGGER } from '../tokens';
 
 /** Query parameter that marks a request relayed from another replica, so it is never relayed twice. */
@@ -66,8 +66,7 @@ export class JournalService {
   }
 
   private async machineOf(unit: string): Promise<string> {
-    const { items } = await this.store.readPrefix<AssignmentRecord>(this.store.keys.dir('assignments'));
-    const machines = items.filter((i) => i.value?.unit === unit).map((i) => i.value.machineId).sort();
+    const machines = this.store.mirror.assignmentsOf(unit).map((a) => a.record.machineId);
     if (machines.length === 0) throw new NotFoundError(`unit "${unit}" is not placed on any machine, so it has no journal to read`);
     return machines[0];
   }

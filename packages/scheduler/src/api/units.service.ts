@@ -23,7 +23,11 @@ export interface PutUnitResult {
   unit: UnitDetail;
 }
 
-/** Unit operations of the HTTP API. Reads go to etcd, not the mirror, so a client reads its own writes. */
+/**
+ * Unit operations of the HTTP API. Units, reasons and states are read from etcd, so a client reads
+ * its own writes. One unit's assignments come from the watched mirror, a few milliseconds behind
+ * etcd, because assignments are stored by machine and finding one unit's would scan them all.
+ */
 @Injectable()
 export class UnitsService {
   constructor(private readonly store: EtcdStore) {}
@@ -52,8 +56,8 @@ export class UnitsService {
 
   private async detail(unit: UnitRecord): Promise<UnitDetail> {
     const keys = this.store.keys;
-    const [placements, reason, states] = await Promise.all([
-      this.readPlacements(),
+    const placements: Placements = new Map([[unit.name, this.store.mirror.assignmentsOf(unit.name)]]);
+    const [reason, states] = await Promise.all([
       this.store.get<ReasonRecord>(keys.reason(unit.name)),
       this.store.readPrefix<UnitStateRecord>(keys.statesOf(unit.name)),
     ]);
@@ -85,7 +89,10 @@ export class UnitsService {
       const record = this.nextRecord(name, text, loaded.unit.hash, desired, body.replace === true, existing);
       if (record === undefined) return { created: false, unit: await this.detail(existing!.value) };
       const written = await this.store.putIf(this.store.keys.unit(name), record, existing?.modRevision ?? 0);
-      if (written) return { created: existing === undefined, unit: await this.detail(record) };
+      if (!written) continue;
+      // A unit that did not exist a moment ago has no reason, state or assignment to read yet.
+      if (existing === undefined) return { created: true, unit: { ...summarize(record, new Map(), new Map(), new Map()), text: record.text, generation: null } };
+      return { created: false, unit: await this.detail(record) };
     }
     throw new ConflictError(`unit "${name}" changed concurrently ${MAX_WRITE_ATTEMPTS} times; retry`);
   }

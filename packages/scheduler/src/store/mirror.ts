@@ -93,6 +93,16 @@ export class StoreMirror {
     return true;
   }
 
+  /** Returns the assignments of one unit, sorted by machine id; scans every machine once. */
+  assignmentsOf(unit: string): MirroredAssignment[] {
+    const found: MirroredAssignment[] = [];
+    for (const units of this.assignments.values()) {
+      const assignment = units.get(unit);
+      if (assignment !== undefined) found.push(assignment);
+    }
+    return found.sort((a, b) => (a.record.machineId < b.record.machineId ? -1 : 1));
+  }
+
   /** Unit name to the machine ids it is assigned to. */
   assignmentTable(): Map<string, string[]> {
     const table = new Map<string, string[]>();
