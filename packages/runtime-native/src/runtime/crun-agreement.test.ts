@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { DefaultSpecOptions } from './default-spec';
 import { OciSpec } from './oci-types';
 import { makeBusyboxBundle, TestBundle } from './testing/busybox-bundle';
-import { leftoverTestCgroups, parseProbe, testCgroupsPath, TestRuntime } from './testing/container-run';
+import { leftoverTestCgroups, noSwapLimit, parseProbe, testCgroupsPath, TestRuntime } from './testing/container-run';
 
 /** One bundle run under both runtimes; `script` prints key=value facts that must agree. */
 interface AgreementCase {
@@ -16,6 +16,8 @@ interface AgreementCase {
   options?: Partial<DefaultSpecOptions>;
   edit?: (spec: OciSpec, bundleDir: string) => void;
 }
+
+const OOM_LIMIT_BYTES = 32 * 1024 * 1024;
 
 const CASES: AgreementCase[] = [
   {
@@ -46,7 +48,7 @@ const CASES: AgreementCase[] = [
     script: '(i=0; while [ $i -lt 30 ]; do sleep 5 & i=$((i+1)); done) 2>/tmp/err; kill -9 -1; wait; echo "fork=$(grep -c "can.t fork" /tmp/err)"',
   },
   { name: 'device cgroup', script: 'mknod /tmp/mem c 1 1; echo "open=$(head -c 1 /tmp/mem 2>&1 | grep -o "Operation not permitted")"' },
-  { name: 'memory limit OOM kill', options: { memoryLimitBytes: 32 * 1024 * 1024 }, script: 'exec dd if=/dev/zero of=/dev/null bs=256M count=1' },
+  { name: 'memory limit OOM kill', options: { memoryLimitBytes: OOM_LIMIT_BYTES, memorySwapBytes: noSwapLimit(OOM_LIMIT_BYTES) }, script: 'exec dd if=/dev/zero of=/dev/null bs=256M count=1' },
   {
     name: 'user, groups, umask, capabilities and oom score',
     options: { uid: 1000, gid: 1000, additionalGids: [10, 20], capabilities: ['CAP_KILL', 'CAP_NET_BIND_SERVICE'] },

@@ -53,6 +53,8 @@ export interface DefaultSpecOptions {
   networkNamespacePath?: string;
   cgroupsPath?: string;
   memoryLimitBytes?: number;
+  /** Memory plus swap (OCI `memory.swap`); equal to memoryLimitBytes forbids swapping. */
+  memorySwapBytes?: number;
   pidsLimit?: number;
   cpuShares?: number;
   cpuQuotaUs?: number;
@@ -66,7 +68,7 @@ export interface DefaultSpecOptions {
  */
 export function defaultSpec(options: DefaultSpecOptions): OciSpec {
   const caps = options.capabilities ?? DEFAULT_CAPABILITIES;
-  const memory = options.memoryLimitBytes !== undefined ? { limit: options.memoryLimitBytes } : undefined;
+  const memory = options.memoryLimitBytes !== undefined ? { limit: options.memoryLimitBytes, swap: options.memorySwapBytes } : undefined;
   const cpu =
     options.cpuShares !== undefined || options.cpuQuotaUs !== undefined
       ? { shares: options.cpuShares, quota: options.cpuQuotaUs, period: options.cpuQuotaUs !== undefined ? (options.cpuPeriodUs ?? 100000) : undefined }

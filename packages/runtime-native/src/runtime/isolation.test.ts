@@ -4,7 +4,7 @@ import { chmodSync, existsSync, readFileSync } from 'node:fs';
 import { DEFAULT_CAPABILITIES } from './default-spec';
 import { CAPABILITIES } from './kernel-constants';
 import { makeBusyboxBundle, TestBundle } from './testing/busybox-bundle';
-import { leftoverTestCgroups, parseProbe, RunResult, testCgroupsPath, TestRuntime } from './testing/container-run';
+import { leftoverTestCgroups, noSwapLimit, parseProbe, RunResult, testCgroupsPath, TestRuntime } from './testing/container-run';
 
 const PROBE = `
 echo "pid=$$"
@@ -124,7 +124,7 @@ describe('runtime isolation on a busybox container', function () {
   it('reports an OOM kill under a memory limit', async () => {
     const id = rt.nextId('oom');
     const limit = 32 * 1024 * 1024;
-    const b = bundle({ args: ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=256M', 'count=1'], memoryLimitBytes: limit, cgroupsPath: testCgroupsPath(id) });
+    const b = bundle({ args: ['dd', 'if=/dev/zero', 'of=/dev/null', 'bs=256M', 'count=1'], memoryLimitBytes: limit, memorySwapBytes: noSwapLimit(limit), cgroupsPath: testCgroupsPath(id) });
     const { state } = await rt.runToExit(b, id);
     assert.equal(state.exitSignal, 9);
     assert.equal(state.oomKilled, true);

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -51,6 +51,14 @@ export function parseProbe(output: string): Map<string, string> {
     if (eq > 0) facts.set(line.slice(0, eq), line.slice(eq + 1));
   }
   return facts;
+}
+
+/**
+ * Swap limit that keeps a memory hog from swapping instead of being OOM-killed: the memory limit
+ * itself where the v1 memory controller accounts swap, else nothing (no swap accounting).
+ */
+export function noSwapLimit(memoryLimitBytes: number): number | undefined {
+  return existsSync('/sys/fs/cgroup/memory/memory.memsw.limit_in_bytes') ? memoryLimitBytes : undefined;
 }
 
 /** cgroupsPath for a test container: one level under the root so nothing is left behind. */
