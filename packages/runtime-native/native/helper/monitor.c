@@ -208,7 +208,7 @@ static int prepare_init(const struct container_spec *spec, pid_t pid, int sync_f
 static struct exit_record wait_for_exit(const struct container_spec *spec, pid_t init)
 {
 	struct exit_record rec = {0};
-	int status;
+	int status = 0;
 
 	for (;;) {
 		/* As a subreaper the monitor also collects orphans; only the init's exit matters. */
