@@ -47,7 +47,8 @@ static int join_namespaces(const struct container_spec *spec)
 {
 	for (size_t i = 0; i < spec->nnamespaces; i++) {
 		const struct ns_spec *ns = &spec->namespaces[i];
-		if (ns->path == NULL)
+		/* The monitor joined the pid namespace before the clone. */
+		if (ns->path == NULL || ns->type == CLONE_NEWPID)
 			continue;
 		cleanup_fd int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)

@@ -135,6 +135,26 @@ static void report(int result_fd, pid_t pid)
 	close(result_fd);
 }
 
+/* A pid namespace can only be entered by new children, so the monitor joins it for its
+ * children (setns changes only pid_for_children) right before cloning the init. */
+static int join_pid_namespace(const struct container_spec *spec)
+{
+	for (size_t i = 0; i < spec->nnamespaces; i++) {
+		const struct ns_spec *ns = &spec->namespaces[i];
+		if (ns->type != CLONE_NEWPID || ns->path == NULL)
+			continue;
+		int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return berth_fail(errno, "open pid namespace %s", ns->path);
+		int ret = setns(fd, CLONE_NEWPID);
+		int saved = errno;
+		close(fd);
+		if (ret < 0)
+			return berth_fail(saved, "setns pid namespace %s", ns->path);
+	}
+	return 0;
+}
+
 static pid_t clone_init(const struct container_spec *spec, const struct compiled_filter *filter, int sync_child,
 			int sync_parent, int result_fd, int fifo)
 {
@@ -142,6 +162,8 @@ static pid_t clone_init(const struct container_spec *spec, const struct compiled
 		.flags = (uint64_t)ns_clone_flags(spec),
 		.exit_signal = SIGCHLD,
 	};
+	if (join_pid_namespace(spec) < 0)
+		return -berth_err.code;
 	int out = open_log(spec->stdout_path, "stdout", spec->inherit_stdout ? 4 : -1);
 	if (out < 0)
 		return out;

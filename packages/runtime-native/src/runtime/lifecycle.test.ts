@@ -140,4 +140,22 @@ describe('runtime lifecycle', function () {
       execFileSync('ip', ['netns', 'delete', name]);
     }
   });
+
+  it('joins the pid namespace of another container', async () => {
+    const first = rt.nextId('pidns');
+    await rt.runtime.run(first, bundle({ args: ['sleep', '30'], cgroupsPath: testCgroupsPath(first) }).dir);
+    try {
+      const pid = (await rt.runtime.state(first)).pid as number;
+      const id = rt.nextId('pidjoin');
+      const b = bundle({ args: ['sh', '-c', 'ps -o pid,comm'], cgroupsPath: testCgroupsPath(id) });
+      const spec = JSON.parse(readFileSync(join(b.dir, 'config.json'), 'utf8'));
+      spec.linux.namespaces = spec.linux.namespaces.map((ns: { type: string }) => (ns.type === 'pid' ? { type: 'pid', path: `/proc/${pid}/ns/pid` } : ns));
+      b.writeConfig(spec);
+      const { stdout } = await rt.runToExit(b, id);
+      assert.match(stdout, /^\s*1\s+sleep$/m, 'the first container is PID 1 of the shared namespace');
+      assert.match(stdout, /^\s*\d+\s+ps$/m);
+    } finally {
+      await rt.runtime.delete(first, { force: true });
+    }
+  });
 });

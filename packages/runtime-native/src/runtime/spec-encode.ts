@@ -126,10 +126,9 @@ function encodeNamespaces(w: RecordWriter, spec: OciSpec, fail: Fail): Map<strin
     w.record('namespace', NAMESPACES[ns.type], ns.path ?? '');
   }
   if (seen.get('mount') !== '') fail('linux.namespaces', 'a new mount namespace is required (pivot_root happens inside it)');
-  for (const type of ['user', 'pid']) {
-    // TODO: joining an existing pid or user namespace needs an extra fork in the helper.
-    if (seen.get(type)) fail('linux.namespaces', `joining an existing ${type} namespace is not supported`);
-  }
+  // TODO: joining a user namespace needs the other namespaces created after the join, which
+  // takes an extra fork in the helper.
+  if (seen.get('user')) fail('linux.namespaces', 'joining an existing user namespace is not supported');
   const joins = [...seen.values()].some((path) => path !== '');
   if (seen.get('user') === '' && joins) fail('linux.namespaces', 'joining namespaces together with a new user namespace is not supported');
   encodeIdMaps(w, spec, seen.has('user'), fail);
