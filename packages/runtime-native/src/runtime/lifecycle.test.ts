@@ -29,7 +29,7 @@ describe('runtime lifecycle', function () {
     const b = bundle({ args: ['sleep', '30'], cgroupsPath: testCgroupsPath(id) });
     const created = await rt.runtime.create(id, b.dir);
     assert.equal(created.status, 'created');
-    assert.ok(created.pid && created.pid > 0);
+    assert.ok((created.pid ?? 0) > 0, 'a created container has a pid');
     await rt.runtime.start(id);
     assert.equal((await rt.runtime.state(id)).status, 'running');
     await assert.rejects(rt.runtime.start(id), ContainerStateError);
