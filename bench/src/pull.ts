@@ -2,7 +2,8 @@
  * Image pull benchmark: pulls and unpacks the same three-layer image from a local docker-registry
  * with Berth's ImageStore and with `skopeo copy` + `umoci unpack`, cold (empty store) and warm
  * (everything already stored), and prints the medians and ratios. A plain `tar -xzf` of the layers
- * is timed as a floor. Run as root: node bench/dist/pull.js [--runs N]
+ * is timed as a floor. Each timed step starts after `sync`, and the order of the two tools
+ * alternates between runs. Run as root: node bench/dist/pull.js [--runs N]
  *
  * The image is built from directories of this Debian host (Python's and Perl's libraries, locale
  * sources, time zones) so its mix of many small text files and some larger ones resembles a
@@ -57,40 +58,68 @@ async function timed(work: () => Promise<unknown>): Promise<number> {
   return Number(process.hrtime.bigint() - start) / 1e6;
 }
 
-async function measureOnce(reference: string, layout: OciLayout): Promise<Timing> {
+/**
+ * Flushes dirty pages first, so the previous step's writeback (and the removal of the last run's
+ * trees) does not land on whichever tool runs next.
+ */
+async function settle(): Promise<void> {
+  await runCommand('sync', []);
+}
+
+async function measureBerth(reference: string, work: string): Promise<Pick<Timing, 'berthColdMs' | 'berthWarmMs' | 'berthColdCpuMs'>> {
+  const store = new ImageStore({ stateDir: join(work, 'berth') });
+  await settle();
+  const cpuBefore = process.cpuUsage();
+  const berthColdMs = await timed(() => store.pull(reference));
+  const cpuUsed = process.cpuUsage(cpuBefore);
+  let downloaded = 0;
+  await settle();
+  const berthWarmMs = await timed(() => store.pull(reference, { onProgress: (progress) => { if (progress.state !== 'cached') downloaded++; } }));
+  if (downloaded !== 0) throw new Error('bench/pull: the warm Berth pull downloaded layers; the store is not reusing snapshots');
+  return { berthColdMs, berthWarmMs, berthColdCpuMs: (cpuUsed.user + cpuUsed.system) / 1000 };
+}
+
+async function measureReference(reference: string, work: string): Promise<Pick<Timing, 'referenceColdMs' | 'referenceWarmMs' | 'referenceColdCpuMs'>> {
+  const referenceLayout = join(work, 'oci');
+  const cpuFile = join(work, 'cpu');
+  // GNU time writes the child's user and system seconds, which Node cannot read for a child.
+  const withCpu = async (command: string[]) => {
+    await runCommand('/usr/bin/time', ['-f', '%U %S', '-o', cpuFile, ...command]);
+    const [user, system] = readFileSync(cpuFile, 'utf8').trim().split(' ').map(Number);
+    return (user! + system!) * 1000;
+  };
+  const copy = () => withCpu(['skopeo', 'copy', '--quiet', '--src-tls-verify=false', `docker://${reference}`, `oci:${referenceLayout}:bench`]);
+  const unpack = (bundle: string) => withCpu(['umoci', 'unpack', '--image', `${referenceLayout}:bench`, join(work, bundle)]);
+  let referenceColdCpuMs = 0;
+  await settle();
+  const referenceColdMs = await timed(async () => {
+    referenceColdCpuMs += await copy();
+    referenceColdCpuMs += await unpack('bundle-cold');
+  });
+  await settle();
+  const referenceWarmMs = await timed(async () => {
+    await copy();
+    await unpack('bundle-warm');
+  });
+  return { referenceColdMs, referenceWarmMs, referenceColdCpuMs };
+}
+
+/** Runs both tools once; `berthFirst` alternates the order so neither always inherits the other's writeback. */
+async function measureOnce(reference: string, layout: OciLayout, berthFirst: boolean): Promise<Timing> {
   const work = makeTempDir('bench-pull');
   try {
-    const store = new ImageStore({ stateDir: join(work, 'berth') });
-    const cpuBefore = process.cpuUsage();
-    const berthColdMs = await timed(() => store.pull(reference));
-    const cpuUsed = process.cpuUsage(cpuBefore);
-    const berthColdCpuMs = (cpuUsed.user + cpuUsed.system) / 1000;
-    let downloaded = 0;
-    const berthWarmMs = await timed(() => store.pull(reference, { onProgress: (progress) => { if (progress.state !== 'cached') downloaded++; } }));
-    if (downloaded !== 0) throw new Error('bench/pull: the warm Berth pull downloaded layers; the store is not reusing snapshots');
-
-    const referenceLayout = join(work, 'oci');
-    let referenceColdCpuMs = 0;
-    const cpuFile = join(work, 'cpu');
-    // GNU time writes the child's user and system seconds, which Node cannot read for a child.
-    const withCpu = async (command: string[]) => {
-      await runCommand('/usr/bin/time', ['-f', '%U %S', '-o', cpuFile, ...command]);
-      const [user, system] = readFileSync(cpuFile, 'utf8').trim().split(' ').map(Number);
-      return (user! + system!) * 1000;
-    };
-    const copy = () => withCpu(['skopeo', 'copy', '--quiet', '--src-tls-verify=false', `docker://${reference}`, `oci:${referenceLayout}:bench`]);
-    const unpack = (bundle: string) => withCpu(['umoci', 'unpack', '--image', `${referenceLayout}:bench`, join(work, bundle)]);
-    const referenceColdMs = await timed(async () => {
-      referenceColdCpuMs += await copy();
-      referenceColdCpuMs += await unpack('bundle-cold');
-    });
-    const referenceWarmMs = await timed(async () => {
-      await copy();
-      await unpack('bundle-warm');
-    });
-
+    let berth: Awaited<ReturnType<typeof measureBerth>>;
+    let referenceTimes: Awaited<ReturnType<typeof measureReference>>;
+    if (berthFirst) {
+      berth = await measureBerth(reference, work);
+      referenceTimes = await measureReference(reference, work);
+    } else {
+      referenceTimes = await measureReference(reference, work);
+      berth = await measureBerth(reference, work);
+    }
+    await settle();
     const tarMs = await timed(() => extractWithTar(layout, join(work, 'tar')));
-    return { berthColdCpuMs, referenceColdCpuMs, berthColdMs, berthWarmMs, referenceColdMs, referenceWarmMs, tarMs };
+    return { ...berth, ...referenceTimes, tarMs };
   } finally {
     removeTempDir(work);
   }
@@ -140,7 +169,7 @@ async function main(): Promise<void> {
     console.log(`image: ${await describeImage(layout)}`);
 
     const timings: Timing[] = [];
-    for (let run = 0; run < runs; run++) timings.push(await measureOnce(reference, layout));
+    for (let run = 0; run < runs; run++) timings.push(await measureOnce(reference, layout, run % 2 === 0));
     const pick = (key: keyof Timing) => median(timings.map((timing) => timing[key]));
     const result = {
       runs,
