@@ -1,6 +1,7 @@
 import { strict as assert } from 'node:assert';
 import { parseChallenges, TokenCache } from './auth';
 import { NotSupportedError, PlatformMismatchError, RegistryError } from './errors';
+import { RegistryClient } from './registry-client';
 import { Descriptor, MEDIA_TYPES, parseManifestDocument, selectPlatform } from './manifest';
 
 const DIGEST = `sha256:${'b'.repeat(64)}`;
@@ -71,4 +72,21 @@ describe('TokenCache', () => {
     assert.equal(cache.get('k', 1_000_000 + 50_000), 'token');
     assert.equal(cache.get('k', 1_000_000 + 56_000), undefined);
   });
+});
+
+describe('RegistryClient.baseUrl', () => {
+  const client = new RegistryClient({ insecureRegistries: ['registry.lan:5000'] });
+  const cases: { registry: string; expected: string }[] = [
+    { registry: 'registry.example.com', expected: 'https://registry.example.com/v2/' },
+    { registry: 'registry.lan:5000', expected: 'http://registry.lan:5000/v2/' },
+    { registry: 'registry.lan:5001', expected: 'https://registry.lan:5001/v2/' },
+    { registry: '127.0.0.1:5000', expected: 'http://127.0.0.1:5000/v2/' },
+    { registry: 'localhost:5000', expected: 'http://localhost:5000/v2/' },
+    { registry: 'docker.io', expected: 'https://registry-1.docker.io/v2/' },
+  ];
+  for (const testCase of cases) {
+    it(`uses ${testCase.expected.split(':')[0]} for ${testCase.registry}`, () => {
+      assert.equal(client.baseUrl(testCase.registry), testCase.expected);
+    });
+  }
 });
