@@ -150,4 +150,14 @@ describe('ImageStore pull from docker-registry', function () {
     assert.equal(statSync(store.store.blobPath(top.digest)).size, top.size);
     assert.ok(existsSync(again.layers[3]!.snapshotPath));
   });
+
+  it('prune waits for a pull in progress', async () => {
+    const store = new ImageStore({ stateDir: join(work, 'state') });
+    const pulling = store.pull(`${registry.host}/fixtures/multi:oci`);
+    const removed = await store.prune();
+    const image = await pulling;
+    assert.deepEqual(removed, { blobs: [], snapshots: [] });
+    for (const path of store.rootfsLayers(image)) assert.ok(existsSync(path), path);
+    await assert.rejects(store.remove(`sha256:${'0'.repeat(64)}`), /is not in the store/);
+  });
 });

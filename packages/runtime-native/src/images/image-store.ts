@@ -84,6 +84,7 @@ export class ImageStore {
   private readonly layerSlots: Semaphore;
   private readonly snapshotWork = new InFlight<void>();
   private readonly tokenCache = new TokenCache();
+  private readonly activePulls = new Set<Promise<PullResult>>();
 
   constructor(private readonly options: ImageStoreOptions) {
     this.store = new ContentStore(join(options.stateDir, 'images'));
@@ -97,6 +98,16 @@ export class ImageStore {
    * HostileLayerError or TransientRegistryError (the only retryable one) naming what failed.
    */
   async pull(referenceText: string, options: PullOptions = {}): Promise<PullResult> {
+    const pulling = this.pullOnce(referenceText, options);
+    this.activePulls.add(pulling);
+    try {
+      return await pulling;
+    } finally {
+      this.activePulls.delete(pulling);
+    }
+  }
+
+  private async pullOnce(referenceText: string, options: PullOptions): Promise<PullResult> {
     await this.opened;
     const reference = parseReference(referenceText);
     const client = new RegistryClient({ ...this.options.registry, ...options, tokenCache: this.tokenCache });
@@ -173,7 +184,11 @@ export class ImageStore {
     const byDigest = /^sha(256|512):/.test(referenceOrDigest);
     const name = byDigest ? '' : recordName(parseReference(referenceOrDigest));
     const removed = await this.store.updateRecords((images) => {
-      if (byDigest) return delete images[referenceOrDigest];
+      if (byDigest) {
+        if (!(referenceOrDigest in images)) return false;
+        delete images[referenceOrDigest];
+        return true;
+      }
       for (const record of Object.values(images)) {
         if (!record.names.includes(name)) continue;
         // An image left without names stays recorded until prune, which keeps it while in use.
@@ -192,6 +207,9 @@ export class ImageStore {
    */
   async prune(inUse: Iterable<string> = []): Promise<{ blobs: Digest[]; snapshots: Digest[] }> {
     await this.opened;
+    // A pull records its image only at the end, so its blobs and snapshots look unused until then.
+    // NOTE: this covers pulls of this process only; a prune from another process can still race.
+    await Promise.allSettled([...this.activePulls]);
     const keep = new Set(inUse);
     const images = await this.store.updateRecords((records) => {
       for (const record of Object.values(records)) if (record.names.length === 0 && !keep.has(record.digest)) delete records[record.digest];
