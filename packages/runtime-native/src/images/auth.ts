@@ -8,7 +8,15 @@ import { DOCKER_HUB_API_HOST, DOCKER_HUB_REGISTRY } from './reference';
 export interface RegistryCredentials {
   username: string;
   password: string;
+  /**
+   * OAuth2 refresh token (`identitytoken` in Docker's config). When set, tokens are requested with
+   * `POST realm` and `grant_type=refresh_token` instead of Basic credentials.
+   */
+  identityToken?: string;
 }
+
+/** Client id sent with OAuth2 token requests; registries only log it. */
+const OAUTH_CLIENT_ID = 'berth';
 
 /** One parsed `WWW-Authenticate` challenge. */
 export interface AuthChallenge {
@@ -90,6 +98,7 @@ export function readDockerConfigCredentials(registry: string, configPath = defau
   const keys = registry === DOCKER_HUB_REGISTRY ? DOCKER_HUB_CONFIG_KEYS : [registry, `https://${registry}`, `http://${registry}`];
   const entry = keys.map((key) => auths[key]).find((candidate) => candidate !== undefined);
   if (!entry) return undefined;
+  if (entry.identitytoken) return { username: entry.username ?? '<token>', password: '', identityToken: entry.identitytoken };
   if (entry.username !== undefined && entry.password !== undefined) return { username: entry.username, password: entry.password };
   if (entry.auth === undefined) return undefined;
   const decoded = Buffer.from(entry.auth, 'base64').toString('utf8');
@@ -162,12 +171,9 @@ export async function fetchBearerToken(
   if (url.protocol !== 'https:' && !isLoopbackHost(url.hostname)) {
     throw new AuthenticationError(`token realm ${url.origin} is not https; refusing to send a token request to it`);
   }
-  if (params.service) url.searchParams.set('service', params.service);
-  url.searchParams.append('scope', scope);
-  if (credentials) url.searchParams.set('account', credentials.username);
-  const headers: Record<string, string> = credentials ? { authorization: basicAuthorization(credentials) } : {};
-
-  const response = await fetchImpl(url, { headers, redirect: 'error' });
+  const response = credentials?.identityToken
+    ? await requestOAuthToken(url, params, scope, credentials.identityToken, fetchImpl)
+    : await requestToken(url, params, scope, credentials, fetchImpl);
   if (!response.ok) {
     throw new AuthenticationError(`token service ${url.origin}${url.pathname} responded ${response.status} for scope "${scope}"${credentials ? ` as user "${credentials.username}"` : ' (anonymous)'}; check the credentials`);
   }
@@ -176,6 +182,22 @@ export async function fetchBearerToken(
   if (!token) throw new AuthenticationError(`token service ${url.origin}${url.pathname} returned no token for scope "${scope}"`);
   cache.set(key, token, body.expires_in, body.issued_at);
   return token;
+}
+
+/** The token auth spec's `GET realm?service=…&scope=…`, with Basic credentials when we have them. */
+async function requestToken(url: URL, params: Record<string, string>, scope: string, credentials: RegistryCredentials | undefined, fetchImpl: typeof fetch): Promise<Response> {
+  if (params.service) url.searchParams.set('service', params.service);
+  url.searchParams.append('scope', scope);
+  if (credentials) url.searchParams.set('account', credentials.username);
+  const headers: Record<string, string> = credentials ? { authorization: basicAuthorization(credentials) } : {};
+  return fetchImpl(url, { headers, redirect: 'error' });
+}
+
+/** The OAuth2 variant: `POST realm` with a form carrying the refresh token. */
+async function requestOAuthToken(url: URL, params: Record<string, string>, scope: string, refreshToken: string, fetchImpl: typeof fetch): Promise<Response> {
+  const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: OAUTH_CLIENT_ID, scope });
+  if (params.service) form.set('service', params.service);
+  return fetchImpl(url, { method: 'POST', body: form, redirect: 'error' });
 }
 
 /** Reports whether a host name is loopback, where plain HTTP needs no opt-in. */

@@ -257,4 +257,41 @@ describe('registry protocol', function () {
       await storage.stop();
     }
   });
+
+  it('obtains a token with an identity token over OAuth2', async () => {
+    const forms: string[] = [];
+    let proxyHost = '';
+    const proxy = await startRegistryProxy(registry.url, (request) => {
+      if (request.url?.startsWith('/token') && request.method === 'POST') {
+        return {
+          kind: 'respond',
+          handler: (incoming, response) => {
+            let body = '';
+            incoming.on('data', (chunk: Buffer) => (body += chunk.toString('utf8')));
+            incoming.on('end', () => {
+              const form = new URLSearchParams(body);
+              forms.push(`${form.get('grant_type')} ${form.get('service')} ${form.get('scope')}`);
+              if (form.get('refresh_token') !== 'refresh-secret') return void response.writeHead(401).end();
+              response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ access_token: 'oauth-token', expires_in: 300 }));
+            });
+          },
+        };
+      }
+      if (request.headers.authorization === 'Bearer oauth-token') return { kind: 'pass' };
+      return {
+        kind: 'respond',
+        handler: (_incoming, response) => void response.writeHead(401, { 'www-authenticate': `Bearer realm="http://${proxyHost}/token",service="berth-test"` }).end(),
+      };
+    });
+    proxyHost = proxy.host;
+    try {
+      const configPath = join(work, 'docker-config.json');
+      writeFileSync(configPath, JSON.stringify({ auths: { [proxy.host]: { identitytoken: 'refresh-secret' } } }));
+      const image = await newStore().pull(`${proxy.host}/fixtures/base:1`, { dockerConfigPath: configPath });
+      assert.equal(image.layers.length, 1);
+      assert.deepEqual(forms, ['refresh_token berth-test repository:fixtures/base:pull']);
+    } finally {
+      await proxy.stop();
+    }
+  });
 });
