@@ -39,7 +39,12 @@ describe('layer applier against hostile layers', () => {
     mkdirSync(outside);
     writeFileSync(join(outside, 'canary'), 'untouched\n');
   });
-  afterEach(() => removeTempDir(jail));
+  afterEach(() => {
+    // Whatever a case did, nothing outside the snapshot may have changed.
+    assert.deepEqual(listOutside(jail, join(jail, 'snapshot')).filter((path) => !path.startsWith(join(jail, 'lower')) && !path.startsWith(join(jail, 'layer.tar'))), [outside, join(outside, 'canary')]);
+    assert.equal(readFileSync(join(outside, 'canary'), 'utf8'), 'untouched\n');
+    removeTempDir(jail);
+  });
 
   async function apply(tar: Buffer, options: { gzip?: boolean; maxUncompressedBytes?: number; allowDevices?: boolean } = {}): Promise<void> {
     const blob = options.gzip ? gzipSync(tar) : tar;
@@ -199,5 +204,13 @@ describe('layer applier against hostile layers', () => {
     assert.equal(stat.mode & 0o7777, 0o750);
     assert.equal(stat.uid, 1000);
     assert.equal(lstatSync(root).mode & 0o7777, 0o711, 'the root is an implicit parent too');
+  });
+
+  it('accepts a layer without end-of-archive blocks', async () => {
+    // umoci 0.4.7 `insert` writes such layers, and umoci and skopeo read them.
+    const tar = await buildTar([{ name: 'etc/short', data: 'no trailer\n' }]);
+    const withoutTrailer = tar.subarray(0, 512 + 512);
+    await apply(Buffer.from(withoutTrailer));
+    assert.equal(readFileSync(join(root, 'etc', 'short'), 'utf8'), 'no trailer\n');
   });
 });
