@@ -70,7 +70,9 @@ describe('runtime isolation on a busybox container', function () {
     });
     it('hides host processes', () => {
       assert.equal(facts.get('hostpid'), 'invisible');
-      assert.ok(Number(facts.get('procs')) <= 4, `saw ${facts.get('procs')} processes`);
+      // sh, the command substitution's subshell, ls and grep, plus slack for a subshell that
+      // has not been reaped yet; a host pid namespace would show hundreds.
+      assert.ok(Number(facts.get('procs')) <= 6, `saw ${facts.get('procs')} processes`);
     });
     it('has its own hostname', () => {
       assert.equal(facts.get('hostname'), 'probe-box');

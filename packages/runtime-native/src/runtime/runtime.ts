@@ -63,16 +63,17 @@ export class Runtime {
     try {
       const seccompCacheDir = await this.seccompCacheDir();
       const encoded = encodeSpec({ id, stateDir, bundle, spec, layout: this.cgroupLayout ?? detectCgroupLayout(), seccompCacheDir, ...options });
-      await this.store.writeMeta(id, { ociVersion: spec.ociVersion, id, bundle, annotations: spec.annotations ?? {}, created: new Date().toISOString() });
+      const meta = { ociVersion: spec.ociVersion, id, bundle, annotations: spec.annotations ?? {}, created: new Date().toISOString() };
+      await this.store.writeMeta(id, meta);
       await this.store.writeSpecBlob(id, encoded.blob);
-      await this.native.create(stateDir, options.stdoutFd ?? -1, options.stderrFd ?? -1).catch((error: unknown) => {
+      const pid = await this.native.create(stateDir, options.stdoutFd ?? -1, options.stderrFd ?? -1).catch((error: unknown) => {
         throw toNativeError(error, `create container "${id}" from ${bundle}`);
       });
+      return { ...meta, status: 'created', pid };
     } catch (error) {
       await this.store.remove(id);
       throw error;
     }
-    return this.state(id);
   }
 
   private cacheDirReady: Promise<string> | undefined;
@@ -91,20 +92,23 @@ export class Runtime {
 
   /** Releases a created container's process into the user program. */
   async start(id: string): Promise<void> {
-    const state = await this.state(id);
-    if (state.status !== 'created') throw new ContainerStateError(id, state.status, 'start');
+    const stateDir = this.store.dirFor(id);
     try {
-      this.native.start(this.store.dirFor(id));
+      this.native.start(stateDir);
     } catch (error) {
-      throw toNativeError(error, `start container "${id}"`);
+      // No FIFO (ENOENT) or no init reading it (ENXIO): report the state the container is in.
+      const code = (error as { code?: string }).code;
+      if (code !== 'ENOENT' && code !== 'ENXIO') throw toNativeError(error, `start container "${id}"`);
+      const state = await this.state(id);
+      throw new ContainerStateError(id, state.status, 'start');
     }
   }
 
   /** create followed by start. */
   async run(id: string, bundlePath: string, options: CreateOptions = {}): Promise<ContainerState> {
-    await this.create(id, bundlePath, options);
+    const created = await this.create(id, bundlePath, options);
     await this.start(id);
-    return this.state(id);
+    return { ...created, status: 'running' };
   }
 
   /** Returns the OCI state, with the exit record once the container has stopped. */

@@ -45,15 +45,16 @@ const DEFAULT_DEVICES: OciDevice[] = [
   { path: '/dev/tty', type: 'c', major: 5, minor: 0 },
 ];
 
-/** Netstring writer: every field is "LEN:BYTES," so values may hold any byte but NUL. */
+/**
+ * Netstring writer: every field is "LEN:BYTES," so values may hold any byte but NUL. Fields are
+ * kept as strings and converted once, which is several times faster than a Buffer per field for
+ * the few thousand fields of a spec with the default seccomp profile.
+ */
 class RecordWriter {
-  private readonly parts: Buffer[] = [];
+  private readonly parts: string[] = [];
   record(key: string, ...fields: (string | number | bigint | boolean)[]): void {
-    for (const field of [key, ...fields]) {
-      const text = typeof field === 'boolean' ? (field ? '1' : '0') : String(field);
-      const bytes = Buffer.from(text, 'utf8');
-      this.parts.push(Buffer.from(`${bytes.length}:`), bytes, Buffer.from(','));
-    }
+    this.parts.push(netstring(key));
+    for (const field of fields) this.parts.push(netstring(typeof field === 'boolean' ? (field ? '1' : '0') : String(field)));
   }
   /** Position to pass to `since`. */
   mark(): number {
@@ -61,11 +62,15 @@ class RecordWriter {
   }
   /** Returns the bytes recorded after `mark`. */
   since(mark: number): Buffer {
-    return Buffer.concat(this.parts.slice(mark));
+    return Buffer.from(this.parts.slice(mark).join(''), 'utf8');
   }
   toBuffer(): Buffer {
-    return Buffer.concat(this.parts);
+    return Buffer.from(this.parts.join(''), 'utf8');
   }
+}
+
+function netstring(text: string): string {
+  return `${Buffer.byteLength(text, 'utf8')}:${text},`;
 }
 
 /**
