@@ -17,6 +17,10 @@ const DEBOUNCE_MS = 20;
 // Unplaced units are retried on every change; this periodic pass is a safety net only.
 const PERIODIC_RECONCILE_MS = 30_000;
 const FAILURE_BACKOFF_MS = 1000;
+// Planning is synchronous and covers every unit, so with many units a pass blocks the event loop
+// for a while. Waiting this many times as long before the next pass keeps the API and the gateway,
+// which share the loop, responsive while changes stream in.
+const PLANNING_SPACING_FACTOR = 2;
 
 /**
  * The leader's loop: whenever units, machines or assignments change, build a snapshot from the
@@ -34,6 +38,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
   private stopped = false;
   private unsubscribe: (() => void) | undefined;
   private graceUntilMs = 0;
+  private lastPlanningMs = 0;
   private graceTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -48,7 +53,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
 
   onApplicationBootstrap(): void {
     this.unsubscribe = this.store.onChange((events, resync) => {
-      if (resync || events.some((e) => this.affectsPlacement(e))) this.schedule(DEBOUNCE_MS);
+      if (resync || events.some((e) => this.affectsPlacement(e))) this.schedule(this.spacingMs());
     });
     this.election.on('elected', () => this.onElected());
     this.periodic = setInterval(() => this.schedule(0), PERIODIC_RECONCILE_MS);
@@ -105,10 +110,14 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
     }, delayMs);
   }
 
+  private spacingMs(): number {
+    return Math.max(DEBOUNCE_MS, this.lastPlanningMs * PLANNING_SPACING_FACTOR);
+  }
+
   private async run(): Promise<void> {
     this.running = true;
     this.dirty = false;
-    let delay = DEBOUNCE_MS;
+    let delay = this.spacingMs();
     try {
       await this.reconcileOnce();
     } catch (error) {
@@ -130,9 +139,11 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
     if (fence === undefined) return 0;
     const stopTimer = this.metrics.reconcileDuration.startTimer();
 
+    const planningStart = performance.now();
     const inGrace = Date.now() < this.graceUntilMs;
     const plan = planPlacement(buildSnapshot(this.store.mirror, this.cache, inGrace));
     const ops = planWrites(plan, this.store.mirror, this.store.keys, new Date().toISOString());
+    this.lastPlanningMs = performance.now() - planningStart;
     if (ops.length > 0) {
       // The fence check in every transaction is what protects against a stale leader; this early
       // return only avoids useless work once the deposition is known.
