@@ -213,4 +213,9 @@ describe('layer applier against hostile layers', () => {
     await apply(Buffer.from(withoutTrailer));
     assert.equal(readFileSync(join(root, 'etc', 'short'), 'utf8'), 'no trailer\n');
   });
+
+  it('rejects a PAX sparse file', async () => {
+    const tar = await buildTar([{ name: 'sparse', data: 'map', pax: { 'GNU.sparse.major': '1', 'GNU.sparse.minor': '0', 'GNU.sparse.name': 'sparse' } }]);
+    await assert.rejects(apply(tar), (error: Error) => error instanceof NotSupportedError && /is a sparse file/.test(error.message));
+  });
 });

@@ -77,6 +77,11 @@ export class LayerApplier {
       return;
     }
 
+    const pax = header.pax as Record<string, string> | null | undefined;
+    if (pax && Object.keys(pax).some((key) => key.startsWith('GNU.sparse.'))) {
+      // The data of a PAX sparse entry is a sparse map plus fragments; written as is it would be garbage.
+      throw new NotSupportedError(`${where}: entry "${path}" is a sparse file, which this extractor does not support`);
+    }
     await this.ensureParents(path);
     const replacedWhiteout = await this.clearForEntry(path, header);
     await this.createEntry(path, header, stream);
@@ -199,7 +204,8 @@ export class LayerApplier {
         await drain(stream);
         return this.queueNode(path, header);
       default:
-        throw new HostileLayerError(`${where}: entry "${path}" has tar type "${header.type}", which layers may not contain`);
+        // tar-stream reports GNU sparse ('S'), volume and other rare types as null.
+        throw new HostileLayerError(`${where}: entry "${path}" has an unsupported tar type (${header.type ?? 'sparse, volume label or unknown'})`);
     }
   }
 
