@@ -158,7 +158,9 @@ export class Runtime {
     if (proc && state.status !== 'stopped') {
       this.native.kill(proc.pid, proc.pidStartTime, osConstants.signals.SIGKILL);
     }
-    if (proc) {
+    // A stopped record is written after the monitor removed the cgroups; anything else may
+    // have lost its monitor, so the cgroups are checked here.
+    if (proc && proc.status !== 'stopped') {
       await this.waitExit(id);
       await removeCgroups(proc);
     }
