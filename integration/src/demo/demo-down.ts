@@ -21,7 +21,7 @@ export async function demoDown(dir: string): Promise<void> {
   }
 
   await destroyUnits(state);
-  for (const entry of state.processes) await stopProcess(entry.name, entry.pid);
+  for (const entry of [...restartedAgents(state), ...state.processes]) await stopProcess(entry.name, entry.pid);
   for (const runDir of state.agentRunDirs) await removeLeftoverContainers(runDir);
   await unmountUnder(dir);
   for (const port of state.bridgePorts) await runCommand('ip', ['link', 'delete', port]).catch(() => undefined);
@@ -30,6 +30,16 @@ export async function demoDown(dir: string): Promise<void> {
 
   rmSync(dir, { recursive: true, force: true });
   console.log(`demo stopped; removed ${dir}`);
+}
+
+/** Agents started again by hand with `hostN/start-agent.sh`, which records each new PID. */
+function restartedAgents(state: DemoState): { name: string; pid: number }[] {
+  return state.agentRunDirs.flatMap((runDir, index) => {
+    const pidFile = join(runDir, '..', 'agent.pid');
+    if (!existsSync(pidFile)) return [];
+    const pid = Number(readFileSync(pidFile, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? [{ name: `agent ${index + 1}`, pid }] : [];
+  });
 }
 
 /**

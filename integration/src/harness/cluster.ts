@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import {
   EtcdServer,
   execCommand,
@@ -14,6 +14,29 @@ import {
   waitFor,
 } from '@berth/testkit';
 import { createTestHostNetwork, TestHostNetwork } from './hosts';
+
+/** Quotes one argument for a POSIX shell. */
+function shellQuote(value: string): string {
+  return /^[\w@%+=:,./-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * Writes `start-agent.sh` and `agent.pid` beside a daemon agent's log, so an operator can bring a
+ * killed agent back by hand and `demo down` still finds its process.
+ */
+function writeAgentScript(agent: AgentProcess, args: string[]): void {
+  const hostDir = dirname(agent.logFile);
+  const command = ['nsenter', ...args].map(shellQuote).join(' ');
+  const script = [
+    '#!/bin/sh',
+    '# Starts this host\'s agent again with the settings the demo used, in the background.',
+    `setsid ${command} >> ${shellQuote(agent.logFile)} 2>&1 &`,
+    `echo $! > ${shellQuote(join(hostDir, 'agent.pid'))}`,
+    '',
+  ].join('\n');
+  writeFileSync(join(hostDir, 'start-agent.sh'), script, { mode: 0o755 });
+  writeFileSync(join(hostDir, 'agent.pid'), `${agent.process!.pid}\n`);
+}
 
 /** Root of the repository, from integration/dist/harness. */
 export const REPO_ROOT = resolve(__dirname, '..', '..', '..');
@@ -168,6 +191,7 @@ export class Cluster {
     ];
     if (this.authRegistry) args.push('--registry-auth-file', join(this.options.dir, 'registry-auth.json'));
     agent.process = startProcess('nsenter', args, { logFile: agent.logFile, daemon: this.options.daemon });
+    if (this.options.daemon) writeAgentScript(agent, args);
   }
 
   /** Sends `signal` to the agent of host `index` and waits for it to exit. */
