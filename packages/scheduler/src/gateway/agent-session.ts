@@ -192,7 +192,9 @@ export class AgentSession {
       await this.writePresence(this.machine!);
       return;
     }
-    const refreshMs = (this.host.config.presenceTtlS * 1000) / 3;
+    // lastSeen only informs operators; rewriting the record on every heartbeat would double the
+    // etcd writes of a large cluster, so it is refreshed about every half presence TTL.
+    const refreshMs = (this.host.config.presenceTtlS * 1000) / 2;
     if (Date.now() - this.lastRecordWriteMs >= refreshMs) await this.writePresence(this.machine!);
   }
 
