@@ -95,7 +95,7 @@ const SIZE_PATTERN = /^(\d+(?:\.\d+)?|\.\d+)\s*([KMGTPE]?)(B|iB)?$/i;
 export function parseSize(text: string): number {
   const match = SIZE_PATTERN.exec(text.trim());
   if (match === null) {
-    throw new InvalidValueError('size', text, 'expected a number with an optional K, M, G or T suffix (base 1024), as in "512M"');
+    throw new InvalidValueError('size', text, 'expected a number with an optional K, M, G, T, P or E suffix (base 1024), as in "512M"');
   }
   const bytes = Math.floor(Number(match[1]) * SIZE_FACTORS[match[2].toUpperCase()]);
   if (!Number.isSafeInteger(bytes)) {

@@ -10,15 +10,23 @@ describe('expandCommandPrefix', () => {
   const cases: { name: string; argv: string[]; expected: string[] }[] = [
     { name: 'unique prefix expands', argv: ['j', 'web'], expected: ['journal', 'web'] },
     { name: 'exact name stays', argv: ['stop', 'web'], expected: ['stop', 'web'] },
-    { name: 'ambiguous prefix stays', argv: ['st', 'web'], expected: ['st', 'web'] },
     { name: 'unknown word stays', argv: ['frobnicate'], expected: ['frobnicate'] },
     { name: 'skips global flag values', argv: ['--endpoint', 'http://x:1', 'sub', 'a'], expected: ['--endpoint', 'http://x:1', 'submit', 'a'] },
     { name: 'skips inline flag values', argv: ['--token=s', 'lo', 'a'], expected: ['--token=s', 'load', 'a'] },
-    { name: 'list prefix is ambiguous', argv: ['list-unit'], expected: ['list-unit'] },
     { name: 'only flags stay', argv: ['--help'], expected: ['--help'] },
   ];
   for (const { name, argv, expected } of cases) {
     it(name, () => assert.deepEqual(expandCommandPrefix(argv, COMMANDS), expected));
+  }
+
+  const ambiguous: { name: string; argv: string[]; message: RegExp }[] = [
+    { name: 'st prefix is ambiguous', argv: ['st', 'web'], message: /ambiguous command "st": it matches start, stop, status/ },
+    { name: 'list prefix is ambiguous', argv: ['list-unit'], message: /it matches list-units, list-unit-files/ },
+  ];
+  for (const { name, argv, message } of ambiguous) {
+    it(name, () => {
+      assert.throws(() => expandCommandPrefix(argv, COMMANDS), (error: unknown) => error instanceof UsageError && message.test(error.message));
+    });
   }
 });
 

@@ -1,5 +1,5 @@
 import { CommanderError } from 'commander';
-import { CliError, ExitCode, ExitStatus } from '../errors';
+import { CliError, ExitCode, ExitStatus, UsageError } from '../errors';
 import { cliVersion } from './context';
 import type { CliIo } from './io';
 import { buildProgram } from './program';
@@ -39,7 +39,8 @@ const GLOBAL_FLAGS_WITH_VALUE = new Set(['--endpoint', '--token', '--request-tim
 
 /**
  * Replaces a unique prefix of a command name with the name (`berthctl j web` runs `journal`), as
- * fleetctl accepted. An ambiguous or unknown word is left for commander to reject.
+ * fleetctl accepted. Throws a UsageError listing the candidates for an ambiguous prefix; an
+ * unknown word is left for commander to reject.
  */
 export function expandCommandPrefix(argv: string[], commandNames: string[]): string[] {
   let index = 0;
@@ -50,6 +51,9 @@ export function expandCommandPrefix(argv: string[], commandNames: string[]): str
   if (word === undefined || commandNames.includes(word)) return argv;
 
   const matches = commandNames.filter((name) => name.startsWith(word));
-  if (matches.length !== 1) return argv;
+  if (matches.length > 1) {
+    throw new UsageError(`ambiguous command "${word}": it matches ${matches.join(', ')}; type more of the name`);
+  }
+  if (matches.length === 0) return argv;
   return [...argv.slice(0, index), matches[0], ...argv.slice(index + 1)];
 }

@@ -48,12 +48,12 @@ function stateLines(state: UnitState, report: UnitStatusReport, colour: boolean)
     field('State', `${active} (${state.subState})${load}`),
     field('Machine', machineLegend(state.machineId, address, true)),
     ...hashNote,
-    field('Container', state.containerId ?? EMPTY_CELL),
-    field('Image digest', state.imageDigest ?? EMPTY_CELL),
+    field('Container', state.containerId || EMPTY_CELL),
+    field('Image digest', state.imageDigest || EMPTY_CELL),
     field('Health', paint(state.health, stateColour(state.health), colour)),
     field('Restarts', String(state.restarts)),
     field('Last exit', lastExitText(state)),
-    field('Last error', state.lastError ?? EMPTY_CELL),
+    field('Last error', state.lastError || EMPTY_CELL),
     field('Reported', state.updatedAt),
   ];
 }
