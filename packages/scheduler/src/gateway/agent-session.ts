@@ -291,8 +291,9 @@ export class AgentSession {
   fail(code: grpc.status, details: string): void {
     if (this.state === 'closed') return;
     this.log.warn({ code: grpc.status[code] }, `closing agent stream: ${details}`);
-    this.call.emit('error', { code, details, metadata: new grpc.Metadata() });
+    // Closing first records the real cause; the emitted error then finds the session closed.
     void this.close(details);
+    this.call.emit('error', { code, details, metadata: new grpc.Metadata() });
   }
 
   /** Releases the connection claim. The presence lease is left to expire unless the agent drained. */
