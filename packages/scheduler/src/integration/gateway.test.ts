@@ -16,8 +16,9 @@ describe('agent gateway with real etcd', function () {
   let replica: Replica;
   const agents: TestAgent[] = [];
 
-  const connect = (hello: ConstructorParameters<typeof TestAgent>[2], token: string | undefined = JOIN_TOKEN) => {
-    const agent = new TestAgent(replica.grpcAddress, token, hello);
+  // null sends no token in call metadata (undefined would select the default).
+  const connect = (hello: ConstructorParameters<typeof TestAgent>[2], token: string | null = JOIN_TOKEN) => {
+    const agent = new TestAgent(replica.grpcAddress, token ?? undefined, hello);
     agents.push(agent);
     return agent;
   };
@@ -45,6 +46,22 @@ describe('agent gateway with real etcd', function () {
     assert.match(status.details, /join token rejected/);
     assert.ok(!replica.process.output().includes('not-the-token'), 'the presented token appears in the log');
     assert.ok(!replica.process.output().includes(JOIN_TOKEN), 'the join token appears in the log');
+  });
+
+  it('token in Hello accepted', async () => {
+    const agent = connect({ machineId: MACHINE_A, helloToken: JOIN_TOKEN }, null);
+
+    await agent.until(() => agent.messages.some((m) => m.welcome), 'Welcome');
+
+    assert.equal(agent.status, undefined);
+  });
+
+  it('missing token rejected', async () => {
+    const agent = connect({ machineId: MACHINE_A }, null);
+
+    const status = await agent.ended();
+
+    assert.equal(status.code, grpc.status.UNAUTHENTICATED);
   });
 
   it('first message must be Hello', async () => {

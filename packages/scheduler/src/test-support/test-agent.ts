@@ -9,6 +9,8 @@ export interface TestAgentHello {
   cpus?: number;
   memoryBytes?: number;
   address?: string;
+  /** Sent in Hello.join_token instead of call metadata. */
+  helloToken?: string;
 }
 
 /** Units assigned to the test agent, by name, built from the assignment messages it received. */
@@ -45,6 +47,7 @@ export class TestAgent {
         metadata: hello.metadata ?? {},
         capacity: { cpus: hello.cpus ?? 4, memoryBytes: String(hello.memoryBytes ?? 8 * 1024 ** 3) },
         agentVersion: 'test',
+        joinToken: hello.helloToken ?? '',
         running: [],
       },
     });
