@@ -238,7 +238,11 @@ export class AgentSession {
     });
   }
 
-  /** Sends the machine's complete desired set at the mirror's revision. */
+  /**
+   * Sends the machine's complete desired set at the mirror's revision.
+   * NOTE: one message carries every unit text of the machine; past grpc-js's default 4 MiB receive
+   * limit the agent must raise `grpc.max_receive_message_length`, as the set is not split.
+   */
   sendFullSet(): void {
     if (this.state !== 'active') return;
     const mirror = this.host.store.mirror;
