@@ -11,8 +11,10 @@ export interface BackoffOptions {
 }
 
 /**
- * Exponential backoff with jitter, shared by the scheduler connection and unit restarts. Each call
- * to `next()` returns the delay before the next attempt; `reset()` starts over after a success.
+ * Exponential backoff with jitter, shared by the scheduler connection and the retries of failed
+ * unit steps. Each call to `next()` returns the delay before the next attempt; `reset()` starts
+ * over after a success. Restarts under `Restart=` use `restartDelayMs`, without jitter, because
+ * `RestartSec=` promises an exact pause.
  */
 export class Backoff {
   private attempt = 0;

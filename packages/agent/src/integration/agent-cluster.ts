@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import {
   createOciLayout,
@@ -35,6 +35,7 @@ export interface ReportedState {
   exitCode: number | null;
   signal: string | null;
   restarts: number;
+  oomKilled: boolean;
   containerId: string;
   imageDigest: string;
   lastError: string | null;
@@ -110,8 +111,17 @@ export class AgentCluster {
     this.scheduler = undefined;
   }
 
-  /** Starts (or restarts) the agent inside the host namespace with the same state and run directories. */
+  /** Starts (or restarts) the agent inside the host namespace and waits until the scheduler lists it. */
   async startAgent(): Promise<void> {
+    this.spawnAgent();
+    await waitFor(async () => {
+      const body = (await (await fetch(`${this.httpEndpoint}/v1/machines`)).json()) as { machines: Array<{ id: string }> };
+      return body.machines.some((machine) => machine.id === this.machineId);
+    }, { timeoutMs: START_TIMEOUT_MS, describe: () => `agent did not join within ${START_TIMEOUT_MS} ms; output:\n${this.agentOutput()}` });
+  }
+
+  /** Starts the agent process with the same state and run directories. */
+  private spawnAgent(): void {
     this.agent = startProcess('nsenter', [
       `--net=/run/netns/${this.netns}`, '--',
       process.execPath, AGENT_MAIN,
@@ -127,10 +137,6 @@ export class AgentCluster {
       '--insecure-registries', this.registry.host,
       '--log-level', 'debug',
     ]);
-    await waitFor(async () => {
-      const body = (await (await fetch(`${this.httpEndpoint}/v1/machines`)).json()) as { machines: Array<{ id: string }> };
-      return body.machines.some((machine) => machine.id === this.machineId);
-    }, { timeoutMs: START_TIMEOUT_MS, describe: () => `agent did not join within ${START_TIMEOUT_MS} ms; output:\n${this.agentOutput()}` });
   }
 
   /** Sends SIGKILL to the agent and waits for it to exit. */
@@ -202,7 +208,12 @@ export class AgentCluster {
     return (await runCommand('ip', ['-n', this.netns, ...args])).stdout;
   }
 
+  /**
+   * Drains the agent, so every container, mount, cgroup and veth is removed even when a test failed
+   * or was skipped, then stops everything else and deletes the network.
+   */
   async destroy(): Promise<void> {
+    await this.drainForCleanup().catch((error: Error) => process.stderr.write(`agent cleanup failed: ${error.message}\n`));
     await this.agent?.stop(15_000);
     await this.scheduler?.stop();
     await this.registry?.stop();
@@ -210,6 +221,16 @@ export class AgentCluster {
     await runCommand('ip', ['link', 'delete', `vag${this.tag}`]).catch(() => undefined);
     await runCommand('ip', ['netns', 'delete', this.netns]).catch(() => undefined);
     await runCommand('ip', ['link', 'delete', this.bridge]).catch(() => undefined);
+  }
+
+  private async drainForCleanup(): Promise<void> {
+    if (!this.agent || this.agent.child.exitCode !== null || this.agent.child.signalCode !== null) {
+      if (!existsSync(join(this.stateDir, 'units'))) return;
+      this.spawnAgent();
+      const socket = join(this.runDir, 'agent.sock');
+      await waitFor(async () => existsSync(socket), { timeoutMs: START_TIMEOUT_MS, describe: () => `agent control socket did not appear:\n${this.agentOutput()}` });
+    }
+    await runCommand(process.execPath, [AGENT_MAIN, 'drain', '--run-dir', this.runDir], { timeoutMs: 120_000 });
   }
 
   private async createNetwork(): Promise<void> {

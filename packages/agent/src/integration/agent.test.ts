@@ -81,6 +81,15 @@ describe('agent with real etcd, registry, scheduler and runtime', function () {
     assert.match(state.lastError ?? '', /health check failed: HealthCmd exited with 1/);
   });
 
+  it('reports an OOM kill', async () => {
+    // Doubling a shell variable allocates until the 16 MiB memory limit kills the shell.
+    const hog = unitText(image, ['Memory=16M', 'Exec=/bin/sh -c "x=0123456789; while true; do x=$x$x; done"']);
+    await cluster.submit('hog.service', hog, 'launched');
+    const state = await cluster.waitForState('hog.service', 'failed by OOM kill', (s) => s.activeState === 'failed');
+    assert.equal(state.oomKilled, true, JSON.stringify(state));
+    assert.equal(state.signal, 'SIGKILL');
+  });
+
   it('keeps the container and its state across SIGKILL of the agent', async () => {
     const before = await cluster.waitForState('ticker.service', 'active/running', (s) => s.subState === 'running');
     const pidBefore = await pidOf(cluster, before.containerId);

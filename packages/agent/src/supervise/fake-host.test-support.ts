@@ -20,6 +20,8 @@ export class FakeHost implements HostPorts {
   readonly networks = new Set<string>();
   /** Pulls that fail (retryable) before one succeeds. */
   pullFailures = 0;
+  /** Deletes that fail (not retryable) before one succeeds. */
+  deleteFailures = 0;
   private nextPid = 1000;
 
   constructor(private readonly dir: string) {}
@@ -62,6 +64,10 @@ export class FakeHost implements HostPorts {
     },
     delete: async (id: string) => {
       this.calls.push(`delete ${id}`);
+      if (this.deleteFailures > 0) {
+        this.deleteFailures--;
+        throw new Error(`cannot remove cgroup of ${id}: EBUSY`);
+      }
       this.containers.delete(id);
     },
     list: async () => [...this.containers.values()].map((container) => container.info),

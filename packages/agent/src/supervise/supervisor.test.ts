@@ -129,6 +129,18 @@ describe('Supervisor', () => {
     assert.deepEqual(supervisor.statuses(), []);
   });
 
+  it('backs off a failing removal', async () => {
+    supervisor.setDesired([entry('web.service')]);
+    await until(() => latest('web.service') === 'active/running', 'running');
+    host.deleteFailures = 1;
+    supervisor.setDesired([]);
+    await until(() => host.calls.some((call) => call.startsWith('delete')), 'the first removal');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    assert.equal(host.calls.filter((call) => call.startsWith('delete')).length, 1, 'no retry before the backoff delay');
+    await until(() => reports.some((report) => report.phase === 'removed'), 'the removal after the backoff');
+    assert.equal(host.containers.size, 0);
+  });
+
   it('replaces the container when the unit hash changes', async () => {
     supervisor.setDesired([entry('web.service')]);
     await until(() => latest('web.service') === 'active/running', 'running');

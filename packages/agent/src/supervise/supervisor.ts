@@ -226,12 +226,13 @@ export class Supervisor {
   /** Skips units waiting for a retry, and units whose assignment failed for good (unless tearing down). */
   private mayRun(name: string, actions: PlannedAction[]): boolean {
     const managed = this.units.get(name);
+    if (!managed) return true;
+    if ((managed.retryAtMs ?? 0) > this.now()) return false;
     const entry = this.desired.get(name);
-    if (!managed || !entry) return true;
+    if (!entry) return true;
     const teardownOnly = actions.every((action) => action.kind === 'stop' || action.kind === 'remove');
     if (entry.invalid !== undefined) return teardownOnly;
-    if (managed.blockedFor === `${entry.hash}/${entry.state}` && !teardownOnly) return false;
-    return (managed.retryAtMs ?? 0) <= this.now();
+    return managed.blockedFor !== `${entry.hash}/${entry.state}` || teardownOnly;
   }
 
   private async pollContainers(): Promise<void> {
@@ -346,18 +347,20 @@ export class Supervisor {
     const repeated = record.status.lastError === errorMessage(error);
     record.status.lastError = errorMessage(error);
     const log = this.log.child({ unit: record.unit, container: record.containerId || undefined });
-    if (retryable) {
-      const delayMs = managed.retryBackoff.next();
-      managed.retryAtMs = this.now() + delayMs;
+    // Every failure waits before the next attempt, so a step that keeps failing (a teardown, which
+    // is always retried) cannot spin.
+    const delayMs = managed.retryBackoff.next();
+    managed.retryAtMs = this.now() + delayMs;
+    setTimeout(() => this.requestTick(), delayMs + 1).unref();
+    if (retryable || entry === undefined) {
       // The same failure on every retry is logged once at warn, then at debug.
       if (repeated) log.debug({ err: error, delayMs, attempt: managed.retryBackoff.attempts }, 'step failed again; retrying');
       else log.warn({ err: error, delayMs }, 'step failed; retrying');
       this.publish(managed);
-      setTimeout(() => this.requestTick(), delayMs + 1).unref();
       return;
     }
     log.error({ err: error }, 'step failed; not retrying until the assignment changes');
-    if (entry) managed.blockedFor = `${entry.hash}/${entry.state}`;
+    managed.blockedFor = `${entry.hash}/${entry.state}`;
     this.setPhase(managed, 'failed');
   }
 
