@@ -110,8 +110,10 @@ describe('SchedulerLink', () => {
       await until(() => messages.length === 1, 'the assignment set');
       assert.equal(messages[0].assignmentSet?.generation, '7');
 
+      assert.equal(link.disconnectedSinceMs(), undefined);
       scheduler.streams[0].end();
       await until(() => connects === 2, 'the second Welcome');
+      assert.equal(link.disconnectedSinceMs(), undefined);
       assert.equal(scheduler.received.filter((message) => message.hello).length, 2);
       assert.equal(link.send({ drain: { reason: 'test' } }), true);
     } finally {
@@ -139,6 +141,7 @@ describe('SchedulerLink', () => {
       const failures = lines().filter((line) => line.msg.startsWith('connection to scheduler'));
       assert.equal(failures.length, 1);
       assert.match(failures[0].msg, /UNAUTHENTICATED/);
+      assert.ok(link.disconnectedSinceMs()! <= Date.now(), 'a link that never connected counts as disconnected');
     } finally {
       link.close();
       scheduler.server.forceShutdown();

@@ -46,6 +46,8 @@ export class SchedulerLink {
   /** Last failure message logged per endpoint, so a repeated failure is logged once. */
   private readonly lastFailure = new Map<string, string>();
   private failedAttempts = 0;
+  /** Start of the current time without a scheduler; undefined while connected. */
+  private disconnectedSince: number | undefined = Date.now();
 
   constructor(private readonly options: SchedulerLinkOptions) {
     this.log = options.log.child({ component: 'scheduler-link' });
@@ -55,6 +57,11 @@ export class SchedulerLink {
 
   get state(): ConnectionState {
     return this.lifecycle.state;
+  }
+
+  /** Time (ms since epoch) since which no scheduler stream is up; undefined while connected. */
+  disconnectedSinceMs(): number | undefined {
+    return this.disconnectedSince;
   }
 
   start(): void {
@@ -116,6 +123,7 @@ export class SchedulerLink {
     if (this.welcomeTimer) clearTimeout(this.welcomeTimer);
     this.lifecycle.transition(ConnectionState.Connected, { endpoint, scheduler: welcome.schedulerId, failedAttempts: this.failedAttempts });
     this.backoff.reset();
+    this.disconnectedSince = undefined;
     this.failedAttempts = 0;
     this.lastFailure.clear();
     const intervalMs = welcome.heartbeatIntervalMs > 0 ? welcome.heartbeatIntervalMs : DEFAULT_HEARTBEAT_INTERVAL_MS;
@@ -128,6 +136,7 @@ export class SchedulerLink {
     if (call !== this.call || this.lifecycle.state === ConnectionState.Stopped || this.lifecycle.state === ConnectionState.Draining) return;
     this.clearTimers();
     this.teardownCall();
+    this.disconnectedSince ??= Date.now();
     this.failedAttempts++;
     if (this.lastFailure.get(endpoint) !== reason) {
       this.lastFailure.set(endpoint, reason);
