@@ -21,6 +21,8 @@ const FAILURE_BACKOFF_MS = 1000;
 // for a while. Waiting this many times as long before the next pass keeps the API and the gateway,
 // which share the loop, responsive while changes stream in.
 const PLANNING_SPACING_FACTOR = 2;
+/** Plans with at most this many changes log each change at info level. */
+const MAX_CHANGES_LOGGED_AT_INFO = 50;
 
 /**
  * The leader's loop: whenever units, machines or assignments change, build a snapshot from the
@@ -152,9 +154,12 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
       await this.store.waitForRevision(revision);
     }
 
+    // Operators need to see which unit moved where and why; a bulk placement of thousands of
+    // units would flood the log, so only its summary stays at info level.
+    const changeLevel = plan.changes.length <= MAX_CHANGES_LOGGED_AT_INFO ? 'info' : 'debug';
     for (const change of plan.changes) {
       this.metrics.placements.inc({ kind: change.kind });
-      this.log.debug({ unit: change.unit, machine: change.machineId }, `${change.kind}: ${change.cause}`);
+      this.log[changeLevel]({ unit: change.unit, machine: change.machineId }, `${change.kind}: ${change.cause}`);
     }
     if (ops.length > 0) {
       const assigned = plan.changes.filter((c) => c.kind === 'assign').length;
