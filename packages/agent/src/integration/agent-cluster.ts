@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
 import {
   createOciLayout,
   EtcdServer,
@@ -153,11 +153,21 @@ export class AgentCluster {
     return this.agent?.output().slice(-6000) ?? '(agent not running)';
   }
 
-  /** Builds a busybox image whose Cmd is `cmd`, pushes it, and returns its reference. */
-  async pushImage(name: string, cmd: string[]): Promise<string> {
+  /**
+   * Builds a busybox image whose Cmd is `cmd`, with the extra applets linked and `files` written,
+   * pushes it, and returns its reference.
+   */
+  async pushImage(name: string, cmd: string[], extra: { applets?: string[]; files?: Record<string, string> } = {}): Promise<string> {
     const layout = await createOciLayout();
     try {
-      await newImage(layout, 'latest', (rootfs) => writeBusyboxTree(rootfs));
+      await newImage(layout, 'latest', (rootfs) => {
+        writeBusyboxTree(rootfs);
+        for (const applet of extra.applets ?? []) symlinkSync('busybox', join(rootfs, 'bin', applet));
+        for (const [path, content] of Object.entries(extra.files ?? {})) {
+          mkdirSync(dirname(join(rootfs, path)), { recursive: true });
+          writeFileSync(join(rootfs, path), content);
+        }
+      });
       await runCommand('umoci', ['config', '--image', `${layout.dir}:latest`, '--config.env', 'PATH=/bin', ...cmd.flatMap((part) => ['--config.cmd', part])]);
       const reference = `${this.registry.host}/berth-agent-test/${name}:latest`;
       await pushImage(layout, 'latest', reference);

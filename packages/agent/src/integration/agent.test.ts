@@ -81,6 +81,14 @@ describe('agent with real etcd, registry, scheduler and runtime', function () {
     assert.match(state.lastError ?? '', /health check failed: HealthCmd exited with 1/);
   });
 
+  it('reports a passing HTTP check from the host', async () => {
+    const web = await cluster.pushImage('web', ['/bin/httpd', '-f', '-p', '8080', '-h', '/www'], { applets: ['httpd'], files: { 'www/index.html': 'ok\n' } });
+    await cluster.submit('web.service', unitText(web, ['HealthHttp=8080/index.html', 'HealthInterval=500ms', 'HealthTimeout=2s', '', '[Service]', 'TimeoutStopSec=2s']), 'launched');
+    const state = await cluster.waitForState('web.service', 'healthy', (s) => s.health === 'healthy');
+    assert.equal(state.subState, 'running');
+    assert.equal(state.lastError ?? '', '');
+  });
+
   it('reports an OOM kill', async () => {
     // Doubling a shell variable allocates until the 16 MiB memory limit kills the shell.
     const hog = unitText(image, ['Memory=16M', 'Exec=/bin/sh -c "x=0123456789; while true; do x=$x$x; done"']);
