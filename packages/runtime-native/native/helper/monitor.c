@@ -136,23 +136,36 @@ static void report(int result_fd, pid_t pid)
 }
 
 /* A pid namespace can only be entered by new children, so the monitor joins it for its
- * children (setns changes only pid_for_children) right before cloning the init. */
-static int join_pid_namespace(const struct container_spec *spec)
+ * children (setns changes only pid_for_children) right before cloning the init. `*own` receives
+ * an fd of the monitor's own pid namespace to return to afterwards, or -1. */
+static int join_pid_namespace(const struct container_spec *spec, int *own)
 {
+	*own = -1;
 	for (size_t i = 0; i < spec->nnamespaces; i++) {
 		const struct ns_spec *ns = &spec->namespaces[i];
 		if (ns->type != CLONE_NEWPID || ns->path == NULL)
 			continue;
-		int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
+		*own = open("/proc/self/ns/pid", O_RDONLY | O_CLOEXEC);
+		if (*own < 0)
+			return berth_fail(errno, "open /proc/self/ns/pid");
+		cleanup_fd int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
 			return berth_fail(errno, "open pid namespace %s", ns->path);
-		int ret = setns(fd, CLONE_NEWPID);
-		int saved = errno;
-		close(fd);
-		if (ret < 0)
-			return berth_fail(saved, "setns pid namespace %s", ns->path);
+		if (setns(fd, CLONE_NEWPID) < 0)
+			return berth_fail(errno, "setns pid namespace %s", ns->path);
 	}
 	return 0;
+}
+
+/* Later children of the monitor (none today, but sanitizer threads for one) stay in its own
+ * pid namespace. */
+static void leave_pid_namespace(int own)
+{
+	if (own < 0)
+		return;
+	if (setns(own, CLONE_NEWPID) < 0)
+		berth_fail(errno, "setns back to the monitor's pid namespace");
+	close(own);
 }
 
 static pid_t clone_init(const struct container_spec *spec, const struct compiled_filter *filter, int sync_child,
@@ -162,19 +175,30 @@ static pid_t clone_init(const struct container_spec *spec, const struct compiled
 		.flags = (uint64_t)ns_clone_flags(spec),
 		.exit_signal = SIGCHLD,
 	};
-	if (join_pid_namespace(spec) < 0)
+	int own_pidns;
+	if (join_pid_namespace(spec, &own_pidns) < 0) {
+		leave_pid_namespace(own_pidns);
 		return -berth_err.code;
+	}
 	int out = open_log(spec->stdout_path, "stdout", spec->inherit_stdout ? 4 : -1);
-	if (out < 0)
+	if (out < 0) {
+		leave_pid_namespace(own_pidns);
 		return out;
+	}
 	int err = open_log(spec->stderr_path, "stderr", spec->inherit_stderr ? 5 : -1);
 	if (err < 0) {
 		close(out);
+		leave_pid_namespace(own_pidns);
 		return err;
 	}
 
 	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	int saved = errno;
+	if (pid != 0)
+		leave_pid_namespace(own_pidns);
 	if (pid == 0) {
+		if (own_pidns >= 0)
+			close(own_pidns);
 		close(sync_parent);
 		/* The caller waits for EOF on the result pipe, so the init must not hold it open. */
 		close(result_fd);
@@ -182,7 +206,6 @@ static pid_t clone_init(const struct container_spec *spec, const struct compiled
 			_exit(1);
 		container_init(spec, filter, sync_child, fifo);
 	}
-	int saved = errno;
 	close(out);
 	close(err);
 	if (pid < 0)
