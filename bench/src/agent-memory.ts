@@ -14,7 +14,7 @@
  * tests. Needs root, etcd, docker-registry, umoci, skopeo, iproute2, nftables and util-linux.
  */
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
@@ -45,6 +45,7 @@ function memoryOf(pid: number): Memory {
 }
 
 function summary(values: number[]): string {
+  if (values.length === 0) return 'none';
   const sorted = [...values].sort((a, b) => a - b);
   const median = sorted[Math.floor(sorted.length / 2)];
   return `median ${median} KiB, max ${sorted[sorted.length - 1]} KiB`;
@@ -151,7 +152,8 @@ async function main(): Promise<void> {
     const monitors: Memory[] = [];
     const programs: Memory[] = [];
     const runtimeDir = join(runDir, 'runtime');
-    for (const id of (await runCommand('ls', [runtimeDir])).stdout.split('\n').filter(Boolean)) {
+    const ids = existsSync(runtimeDir) ? readdirSync(runtimeDir) : [];
+    for (const id of ids) {
       const record = JSON.parse(readFileSync(join(runtimeDir, id, 'process.json'), 'utf8')) as { pid: number; monitorPid: number };
       monitors.push(memoryOf(record.monitorPid));
       programs.push(memoryOf(record.pid));
