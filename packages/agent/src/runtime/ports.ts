@@ -52,7 +52,8 @@ export interface ContainerIo {
 export interface RuntimePort {
   /** The runtime's default spec: Docker's capabilities, masked paths, seccomp, no_new_privs. */
   defaultSpec(): OciSpec;
-  create(id: string, spec: OciSpec, io: ContainerIo): Promise<void>;
+  /** Creates the container; `options.init` runs the runtime's minimal init as PID 1 (`Init=true`). */
+  create(id: string, spec: OciSpec, io: ContainerIo, options?: { init?: boolean }): Promise<void>;
   start(id: string): Promise<void>;
   /** Undefined when the runtime has no container of that id. */
   state(id: string): Promise<ContainerInfo | undefined>;

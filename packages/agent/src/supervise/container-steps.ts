@@ -74,7 +74,7 @@ export async function createContainer(ports: HostPorts, runDir: string, unit: Un
     });
     const io = containerIoPaths(runDir, containerId);
     mkdirSync(containerRunDir(runDir, containerId), { recursive: true, mode: 0o750 });
-    await ports.runtime.create(containerId, spec, io);
+    await ports.runtime.create(containerId, spec, io, { init: container.init === true });
     return { containerId, address: network.address, user: { uid: user.uid, gid: user.gid } };
   } catch (error) {
     await removeContainer(ports, runDir, containerId).catch(() => undefined);
