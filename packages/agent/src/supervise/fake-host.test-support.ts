@@ -22,6 +22,8 @@ export class FakeHost implements HostPorts {
   pullFailures = 0;
   /** Deletes that fail (not retryable) before one succeeds. */
   deleteFailures = 0;
+  /** Errors that network setup throws, one per call, before it succeeds. */
+  networkSetupErrors: Error[] = [];
   private nextPid = 1000;
 
   constructor(private readonly dir: string) {}
@@ -42,8 +44,8 @@ export class FakeHost implements HostPorts {
 
   runtime = {
     defaultSpec: (): OciSpec => ({ ociVersion: '1.0.2', process: { user: { uid: 0, gid: 0 }, args: [], env: [], cwd: '/' }, root: { path: 'rootfs' }, mounts: [] }),
-    create: async (id: string, spec: OciSpec, _io: ContainerIo) => {
-      this.calls.push(`create ${id}`);
+    create: async (id: string, spec: OciSpec, _io: ContainerIo, options?: { init?: boolean }) => {
+      this.calls.push(options?.init ? `create ${id} with init` : `create ${id}`);
       this.containers.set(id, { info: { id, status: 'created', pid: 0, annotations: spec.annotations ?? {} }, spec, exited: [] });
     },
     start: async (id: string) => {
@@ -75,6 +77,8 @@ export class FakeHost implements HostPorts {
 
   network = {
     setup: async (containerId: string, request: NetworkRequest) => {
+      const failure = this.networkSetupErrors.shift();
+      if (failure) throw failure;
       this.networks.add(containerId);
       const etc = join(this.dir, 'etc', containerId);
       mkdirSync(etc, { recursive: true });

@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PortInUseError } from '@berth/runtime-native';
 import { silentLogger } from '../logger';
 import { UnitStatus, systemdStates } from '../report/unit-status';
 import { parseAssignment } from './desired-unit';
@@ -11,8 +12,8 @@ import { Supervisor } from './supervisor';
 const IMAGE = '127.0.0.1:5000/test/app:1';
 const MACHINE = { hostname: 'test-host', machineId: 'ab'.repeat(16) };
 
-function entry(name: string, service: string[] = [], state = 'launched') {
-  const text = ['[Container]', `Image=${IMAGE}`, '', '[Service]', ...service, ''].join('\n');
+function entry(name: string, service: string[] = [], state = 'launched', container: string[] = []) {
+  const text = ['[Container]', `Image=${IMAGE}`, ...container, '', '[Service]', ...service, ''].join('\n');
   return parseAssignment({ unitName: name, unitText: text, unitHash: `hash-${text.length}-${service.join()}`, desiredState: state }, MACHINE);
 }
 
@@ -73,6 +74,14 @@ describe('Supervisor', () => {
     assert.ok(host.containers.has(status.containerId));
   });
 
+  it('asks for an init only with Init=true', async () => {
+    supervisor.setDesired([entry('plain.service'), entry('init.service', [], 'launched', ['Init=true'])]);
+    await until(() => latest('plain.service') === 'active/running' && latest('init.service') === 'active/running', 'both running');
+    const creates = host.calls.filter((call) => call.startsWith('create'));
+    assert.equal(creates.filter((call) => call.includes('plain-') && call.endsWith('with init')).length, 0);
+    assert.equal(creates.filter((call) => call.includes('init-') && call.endsWith('with init')).length, 1);
+  });
+
   it('creates a loaded unit without starting it', async () => {
     supervisor.setDesired([entry('web.service', [], 'loaded')]);
     await until(() => reports.some((report) => report.phase === 'created'), 'created');
@@ -115,6 +124,14 @@ describe('Supervisor', () => {
     assert.equal(host.calls.filter((call) => call.startsWith('pull')).length, 2);
   });
 
+  it('retries a host port still held', async () => {
+    host.networkSetupErrors.push(new PortInUseError('tcp', 8080, 'container web-2-0a1b2c3d, which is stopping'));
+    supervisor.setDesired([entry('web.service')]);
+    await until(() => reports.some((report) => report.lastError.includes('8080/tcp is already in use')), 'the port report');
+    await until(() => latest('web.service') === 'active/running', 'running after the port is free');
+    assert.equal(host.calls.filter((call) => call.startsWith('create')).length, 1);
+  });
+
   it('stops and removes an unassigned unit and reports the removal', async () => {
     supervisor.setDesired([entry('web.service')]);
     await until(() => latest('web.service') === 'active/running', 'running');
@@ -127,6 +144,17 @@ describe('Supervisor', () => {
     assert.equal(existsSync(join(dir, 'state', 'units', 'web.service.json')), false);
     assert.equal(existsSync(join(dir, 'state', 'logs', 'web.service')), false);
     assert.deepEqual(supervisor.statuses(), []);
+  });
+
+  it('reports the exit of a stop', async function () {
+    this.timeout(15_000);
+    supervisor.setDesired([entry('web.service', [], 'launched', ['HealthCmd=/bin/true', 'HealthStartPeriod=0'])]);
+    await until(() => latest('web.service') === 'active/running', 'running');
+    supervisor.setDesired([entry('web.service', [], 'loaded', ['HealthCmd=/bin/true', 'HealthStartPeriod=0'])]);
+    await until(() => reports.some((report) => report.phase === 'created' && report.signal === 'SIGTERM'), 'the stopped unit');
+    const stopped = reports[reports.length - 1];
+    assert.equal(stopped.health, 'none');
+    assert.equal(stopped.signal, 'SIGTERM');
   });
 
   it('backs off a failing removal', async () => {

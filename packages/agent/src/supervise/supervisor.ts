@@ -405,7 +405,10 @@ export class Supervisor {
     const created = await createContainer(this.options.ports, this.options.runDir, unit, image);
     if (!restartingAfterExit) {
       record.history = emptyHistory();
-      record.status = { ...record.status, restarts: 0, exitCode: undefined, signal: undefined, oomKilled: false, result: undefined };
+      record.status = { ...record.status, restarts: 0, result: undefined };
+      // The exit of a deliberate stop stays visible while the same version waits to start again;
+      // a new version starts with no exit.
+      if (record.hash !== entry.hash) Object.assign(record.status, { exitCode: undefined, signal: undefined, oomKilled: false });
     }
     Object.assign(record, { hash: entry.hash, image: unit.container!.image, containerId: created.containerId, address: created.address, user: created.user });
     Object.assign(record.status, { hash: entry.hash, containerId: created.containerId, imageDigest: image.digest, lastError: '', loadState: 'loaded' });
@@ -428,10 +431,16 @@ export class Supervisor {
   }
 
   private async stop(managed: ManagedUnit): Promise<void> {
+    const { record } = managed;
     this.attachments.stopHealth(managed);
     this.setPhase(managed, 'stopping');
-    const stopResult = await stopContainer(this.options.ports, managed.record.containerId, managed.timeoutStopMs);
-    this.log.info({ unit: managed.record.unit, container: managed.record.containerId, stopResult }, 'container stopped');
+    const stopResult = await stopContainer(this.options.ports, record.containerId, managed.timeoutStopMs);
+    this.log.info({ unit: record.unit, container: record.containerId, stopResult }, 'container stopped');
+
+    // A stopped unit has no health, and its last exit is the one this stop caused.
+    const info = await this.options.ports.runtime.state(record.containerId).catch(() => undefined);
+    record.status.health = 'none';
+    if (info?.exit) Object.assign(record.status, { exitCode: info.exit.exitCode, signal: info.exit.signal, oomKilled: info.exit.oomKilled });
     this.attachments.finish(managed);
   }
 

@@ -47,7 +47,9 @@ export class NetworkNotSupportedError extends NetworkError {
 
 /** A host port requested by `PublishPort=` is already bound or published. */
 export class PortInUseError extends NetworkError {
-  readonly retryable = false;
+  // The holder is often a container that is still stopping on this host (the scheduler frees a
+  // port as soon as it unassigns the unit), so the port is worth trying again.
+  readonly retryable = true;
 
   constructor(
     readonly protocol: 'tcp' | 'udp',
