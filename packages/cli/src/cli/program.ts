@@ -94,7 +94,7 @@ function addCreate(program: Command, verb: CreateVerb, run: Runner): void {
 
 function addStateChanges(program: Command, run: Runner): void {
   const verbs = [
-    ['stop', 'stop the units but keep their containers (desired state loaded)', stopCommand],
+    ['stop', 'stop the units and keep them loaded: a new container is created but not started (desired state loaded)', stopCommand],
     ['unload', 'remove the units from their machines but keep them in the cluster (desired state inactive)', unloadCommand],
     ['destroy', 'delete the units from the cluster; their machines stop and remove them', destroyCommand],
     ['restart', 'stop launched units, wait until they have stopped, then start them and wait until they run', restartCommand],
