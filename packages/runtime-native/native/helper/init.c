@@ -47,8 +47,9 @@ static int join_namespaces(const struct container_spec *spec)
 {
 	for (size_t i = 0; i < spec->nnamespaces; i++) {
 		const struct ns_spec *ns = &spec->namespaces[i];
-		/* The monitor joined the pid namespace before the clone. */
-		if (ns->path == NULL || ns->type == CLONE_NEWPID)
+		/* The monitor joined the pid namespace before the clone. With a joined user namespace
+		 * the monitor's bootstrap process joined everything before creating the rest. */
+		if (ns->path == NULL || ns->type == CLONE_NEWPID || spec_join_path(spec, CLONE_NEWUSER) != NULL)
 			continue;
 		cleanup_fd int fd = open(ns->path, O_RDONLY | O_CLOEXEC);
 		if (fd < 0)
@@ -103,7 +104,7 @@ static int check_cwd(const struct container_spec *spec)
 static int setup(const struct container_spec *spec, const struct compiled_filter *filter)
 {
 	cleanup_fd int rootfd = -1;
-	bool userns = spec_new_ns(spec, CLONE_NEWUSER);
+	bool userns = spec_new_ns(spec, CLONE_NEWUSER) || spec_join_path(spec, CLONE_NEWUSER) != NULL;
 	int ret;
 
 	if (userns && (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0))

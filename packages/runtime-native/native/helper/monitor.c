@@ -2,6 +2,7 @@
 #include "monitor.h"
 
 #include <fcntl.h>
+#include <stdbool.h>
 #include <limits.h>
 #include <linux/sched.h>
 #include <sched.h>
@@ -168,6 +169,76 @@ static void leave_pid_namespace(int own)
 	close(own);
 }
 
+/* In the bootstrap: join the user namespace first, then every other namespace to join. */
+static int bootstrap_join(const struct container_spec *spec)
+{
+	const char *user = spec_join_path(spec, CLONE_NEWUSER);
+	cleanup_fd int fd = open(user, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0 || setns(fd, CLONE_NEWUSER) < 0)
+		return berth_fail(errno, "setns user namespace %s", user);
+	for (size_t i = 0; i < spec->nnamespaces; i++) {
+		const struct ns_spec *ns = &spec->namespaces[i];
+		if (ns->path == NULL || ns->type == CLONE_NEWUSER || ns->type == CLONE_NEWPID)
+			continue;
+		cleanup_fd int nsfd = open(ns->path, O_RDONLY | O_CLOEXEC);
+		if (nsfd < 0 || setns(nsfd, ns->type) < 0)
+			return berth_fail(errno, "setns %s", ns->path);
+	}
+	return 0;
+}
+
+struct bootstrap_result {
+	int pid; /* the init's pid, or 0 with `error` set */
+	struct berth_error error;
+};
+
+/* Joining a user namespace must come before creating the other namespaces, so that they are
+ * owned by it, and before joining the rest, which needs capabilities in their owner. The monitor
+ * must keep its own credentials, so a short-lived bootstrap child does the joins and clones the
+ * init, which is then reparented to the monitor (a subreaper). Returns the init's pid, 0 in the
+ * init, or -errno. */
+static pid_t clone_via_bootstrap(const struct container_spec *spec, struct clone_args *args)
+{
+	struct bootstrap_result result = {0};
+	int pipefd[2];
+
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return berth_fail(errno, "pipe2 for the bootstrap");
+	pid_t bootstrap = fork();
+	if (bootstrap < 0) {
+		int saved = errno;
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return berth_fail(saved, "fork the bootstrap");
+	}
+	if (bootstrap == 0) {
+		close(pipefd[0]);
+		pid_t child = bootstrap_join(spec) < 0 ? -1 : (pid_t)syscall(SYS_clone3, args, sizeof(*args));
+		if (child == 0) {
+			close(pipefd[1]);
+			return 0;
+		}
+		if (child < 0 && berth_err.code == 0)
+			berth_fail(errno, "clone3 with namespace flags %#llx", (unsigned long long)args->flags);
+		result.pid = child > 0 ? child : 0;
+		result.error = berth_err;
+		(void)write_all(pipefd[1], &result, sizeof(result));
+		_exit(child > 0 ? 0 : 1);
+	}
+	close(pipefd[1]);
+	ssize_t n = read(pipefd[0], &result, sizeof(result));
+	close(pipefd[0]);
+	waitpid(bootstrap, NULL, 0);
+	if (n != (ssize_t)sizeof(result))
+		return berth_fail(EPIPE, "the bootstrap exited without reporting the init");
+	if (result.pid <= 0) {
+		berth_err = result.error;
+		return -berth_err.code;
+	}
+	return result.pid;
+}
+
 static pid_t clone_init(const struct container_spec *spec, const struct compiled_filter *filter, int sync_child,
 			int sync_parent, int result_fd, int fifo)
 {
@@ -192,7 +263,8 @@ static pid_t clone_init(const struct container_spec *spec, const struct compiled
 		return err;
 	}
 
-	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	bool bootstrap = spec_join_path(spec, CLONE_NEWUSER) != NULL;
+	pid_t pid = bootstrap ? clone_via_bootstrap(spec, &args) : (pid_t)syscall(SYS_clone3, &args, sizeof(args));
 	int saved = errno;
 	if (pid != 0)
 		leave_pid_namespace(own_pidns);
@@ -208,6 +280,8 @@ static pid_t clone_init(const struct container_spec *spec, const struct compiled
 	}
 	close(out);
 	close(err);
+	if (pid < 0 && bootstrap)
+		return pid;
 	if (pid < 0)
 		return berth_fail(saved, "clone3 with namespace flags %#x", ns_clone_flags(spec));
 	return pid;

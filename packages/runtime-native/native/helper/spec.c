@@ -403,3 +403,11 @@ bool spec_new_ns(const struct container_spec *spec, int type)
 			return true;
 	return false;
 }
+
+const char *spec_join_path(const struct container_spec *spec, int type)
+{
+	for (size_t i = 0; i < spec->nnamespaces; i++)
+		if (spec->namespaces[i].type == type && spec->namespaces[i].path != NULL)
+			return spec->namespaces[i].path;
+	return NULL;
+}

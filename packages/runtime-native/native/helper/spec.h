@@ -154,7 +154,9 @@ struct container_spec {
 /* Parse a serialised spec read from `fd`. Returns 0 or -errno with berth_err set. */
 int spec_read(int fd, struct container_spec *spec);
 void spec_free(struct container_spec *spec);
-/* Whether the spec asks for a new namespace of `type` (CLONE_NEW*). */
+/* Whether the spec requests a new namespace of `type` (CLONE_NEW*). */
 bool spec_new_ns(const struct container_spec *spec, int type);
+/* The path of the namespace of `type` to join, or NULL. */
+const char *spec_join_path(const struct container_spec *spec, int type);
 
 #endif

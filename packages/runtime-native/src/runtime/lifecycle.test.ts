@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
+import { chmodSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { ContainerStateError, InvalidArgumentError } from './errors';
@@ -154,6 +154,41 @@ describe('runtime lifecycle', function () {
       const { stdout } = await rt.runToExit(b, id);
       assert.match(stdout, /^\s*1\s+sleep$/m, 'the first container is PID 1 of the shared namespace');
       assert.match(stdout, /^\s*\d+\s+ps$/m);
+    } finally {
+      await rt.runtime.delete(first, { force: true });
+    }
+  });
+
+  it('joins the user namespace of another container', async () => {
+    const first = rt.nextId('userns');
+    const a = bundle({ args: ['sleep', '30'], cgroupsPath: testCgroupsPath(first) });
+    const specA = JSON.parse(readFileSync(join(a.dir, 'config.json'), 'utf8'));
+    specA.linux.namespaces.push({ type: 'user' });
+    specA.linux.uidMappings = [{ containerID: 0, hostID: 300000, size: 65536 }];
+    specA.linux.gidMappings = [{ containerID: 0, hostID: 300000, size: 65536 }];
+    a.writeConfig(specA);
+    chmodSync(a.dir, 0o755);
+    await rt.runtime.run(first, a.dir);
+    try {
+      const pid = (await rt.runtime.state(first)).pid as number;
+      const id = rt.nextId('userjoin');
+      const b = bundle({ args: ['sh', '-c', 'cat /proc/self/uid_map; id -u; sleep 30'], cgroupsPath: testCgroupsPath(id) });
+      const spec = JSON.parse(readFileSync(join(b.dir, 'config.json'), 'utf8'));
+      spec.linux.namespaces.push({ type: 'user', path: `/proc/${pid}/ns/user` });
+      b.writeConfig(spec);
+      chmodSync(b.dir, 0o755);
+      const out = join(b.dir, 'userjoin.out');
+      const state = await rt.runtime.run(id, b.dir, { stdoutPath: out });
+      const status = readFileSync(`/proc/${state.pid}/status`, 'utf8');
+      for (let attempt = 0; attempt < 200 && !/^0$/m.test(readFileSync(out, 'utf8')); attempt++) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const sameNs = statSync(`/proc/${state.pid}/ns/user`).ino === statSync(`/proc/${pid}/ns/user`).ino;
+      await rt.runtime.delete(id, { force: true });
+      assert.ok(sameNs, 'the second container is in the first one\'s user namespace');
+      assert.match(status, /^Uid:\s+300000\s+300000\s+300000\s+300000$/m);
+      assert.match(readFileSync(out, 'utf8'), /^\s*0\s+300000\s+65536$/m);
+      assert.match(readFileSync(out, 'utf8'), /^0$/m, 'id -u inside the second container');
     } finally {
       await rt.runtime.delete(first, { force: true });
     }

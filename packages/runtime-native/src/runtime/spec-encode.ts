@@ -131,19 +131,19 @@ function encodeNamespaces(w: RecordWriter, spec: OciSpec, fail: Fail): Map<strin
     w.record('namespace', NAMESPACES[ns.type], ns.path ?? '');
   }
   if (seen.get('mount') !== '') fail('linux.namespaces', 'a new mount namespace is required (pivot_root happens inside it)');
-  // TODO: joining a user namespace needs the other namespaces created after the join, which
-  // takes an extra fork in the helper.
-  if (seen.get('user')) fail('linux.namespaces', 'joining an existing user namespace is not supported');
+  // A new user namespace is created by the same clone as the others, so the init could not join
+  // namespaces owned by the host's user namespace afterwards. Joining a user namespace instead
+  // goes through the helper's bootstrap, which joins it first.
   const joins = [...seen.values()].some((path) => path !== '');
   if (seen.get('user') === '' && joins) fail('linux.namespaces', 'joining namespaces together with a new user namespace is not supported');
-  encodeIdMaps(w, spec, seen.has('user'), fail);
+  encodeIdMaps(w, spec, seen.get('user') === '', fail);
   return seen;
 }
 
 function encodeIdMaps(w: RecordWriter, spec: OciSpec, userns: boolean, fail: Fail): void {
   const uid = spec.linux?.uidMappings ?? [];
   const gid = spec.linux?.gidMappings ?? [];
-  if (!userns && (uid.length > 0 || gid.length > 0)) fail('linux.uidMappings', 'id mappings need a new user namespace');
+  if (!userns && (uid.length > 0 || gid.length > 0)) fail('linux.uidMappings', 'id mappings need a new user namespace (a joined one keeps its own)');
   if (userns && (uid.length === 0 || gid.length === 0)) fail('linux.uidMappings', 'a new user namespace needs uidMappings and gidMappings');
   const text = (maps: typeof uid, field: string) =>
     maps
