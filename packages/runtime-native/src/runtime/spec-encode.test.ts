@@ -60,6 +60,8 @@ describe('mount option planning', () => {
 
 describe('spec encoding', () => {
   const rejects: { name: string; edit: (spec: OciSpec) => void; field: RegExp }[] = [
+    { name: 'hooks', edit: (s) => Object.assign(s, { hooks: { prestart: [{ path: '/bin/true' }] } }), field: /hooks: is not supported/ },
+    { name: 'an AppArmor profile', edit: (s) => Object.assign(s.process!, { apparmorProfile: 'docker-default' }), field: /apparmorProfile/ },
     { name: 'terminal mode', edit: (s) => (s.process!.terminal = true), field: /process.terminal/ },
     { name: 'empty args', edit: (s) => (s.process!.args = []), field: /process.args/ },
     { name: 'a relative cwd', edit: (s) => (s.process!.cwd = 'tmp'), field: /process.cwd/ },
@@ -79,6 +81,10 @@ describe('spec encoding', () => {
       assert.throws(() => encode(r.edit), (error: Error) => error instanceof InvalidSpecError && r.field.test(error.message));
     });
   }
+
+  it('accepts an empty hooks object', () => {
+    assert.doesNotThrow(() => encode((s) => Object.assign(s, { hooks: { prestart: [] } })));
+  });
 
   it('encodes records as netstrings', () => {
     const text = encode().blob.toString('utf8');

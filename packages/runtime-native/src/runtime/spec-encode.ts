@@ -94,6 +94,7 @@ export function encodeSpec(input: EncodeInput): EncodedSpec {
   w.record('init', input.init === true);
   w.record('inheritStdio', input.stdoutFd !== undefined && input.stdoutFd >= 0, input.stderrFd !== undefined && input.stderrFd >= 0);
 
+  rejectUnsupported(spec, fail);
   const namespaces = encodeNamespaces(w, spec, fail);
   encodeProcess(w, spec, fail);
   if (spec.hostname !== undefined) {
@@ -118,6 +119,31 @@ export function encodeSpec(input: EncodeInput): EncodedSpec {
 }
 
 type Fail = (field: string, detail: string) => never;
+
+/**
+ * Fields this runtime does not implement. A spec that sets one is rejected rather than run
+ * without what it asked for.
+ */
+// TODO: hooks, terminal mode, time namespace offsets and LSM labels are not implemented yet.
+const UNSUPPORTED_FIELDS: [string, (spec: OciSpec) => unknown][] = [
+  ['hooks', (s) => (s as { hooks?: Record<string, unknown[]> }).hooks],
+  ['process.apparmorProfile', (s) => (s.process as { apparmorProfile?: string } | undefined)?.apparmorProfile],
+  ['process.selinuxLabel', (s) => (s.process as { selinuxLabel?: string } | undefined)?.selinuxLabel],
+  ['process.ioPriority', (s) => (s.process as { ioPriority?: unknown } | undefined)?.ioPriority],
+  ['process.scheduler', (s) => (s.process as { scheduler?: unknown } | undefined)?.scheduler],
+  ['linux.timeOffsets', (s) => (s.linux as { timeOffsets?: unknown } | undefined)?.timeOffsets],
+  ['linux.mountLabel', (s) => (s.linux as { mountLabel?: string } | undefined)?.mountLabel],
+  ['linux.intelRdt', (s) => (s.linux as { intelRdt?: unknown } | undefined)?.intelRdt],
+  ['linux.personality', (s) => (s.linux as { personality?: unknown } | undefined)?.personality],
+];
+
+function rejectUnsupported(spec: OciSpec, fail: Fail): void {
+  for (const [field, read] of UNSUPPORTED_FIELDS) {
+    const value = read(spec);
+    const empty = value === undefined || value === '' || (typeof value === 'object' && value !== null && Object.values(value).every((v) => Array.isArray(v) && v.length === 0));
+    if (!empty) fail(field, 'is not supported by this runtime; remove it from config.json');
+  }
+}
 
 /** Returns a map from namespace type to its join path ('' for a new namespace). */
 function encodeNamespaces(w: RecordWriter, spec: OciSpec, fail: Fail): Map<string, string> {
