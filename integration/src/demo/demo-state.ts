@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** What `demo down` needs to find and stop everything `demo up` started. */
+/** Record of everything `demo up` started, which `demo down` reads to stop it. */
 export interface DemoState {
   dir: string;
   bridge: string;

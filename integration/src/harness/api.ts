@@ -30,7 +30,7 @@ export interface UnitState {
 /** Reads `path` from the first live scheduler replica and parses the JSON body. */
 export async function apiGet<T>(cluster: Cluster, path: string): Promise<T> {
   const response = await fetch(`${cluster.liveScheduler().httpEndpoint}${path}`);
-  if (!response.ok) throw new Error(`GET ${path} answered ${response.status}: ${await response.text()}`);
+  if (!response.ok) throw new Error(`GET ${path} returned ${response.status}: ${await response.text()}`);
   return (await response.json()) as T;
 }
 

@@ -87,7 +87,7 @@ export interface AgentProcess {
   process?: ManagedProcess;
 }
 
-/** What `berthctl` printed and how it exited (-1 when a signal ended it). */
+/** Output and exit status of one berthctl run; the code is -1 when a signal ended it. */
 export interface CommandOutcome {
   code: number;
   stdout: string;
@@ -133,7 +133,7 @@ export class Cluster {
     return this.registry.host;
   }
 
-  /** The first scheduler replica that has not been killed. */
+  /** Returns the first scheduler replica that has not been killed. */
   liveScheduler(): SchedulerProcess {
     const live = this.schedulers.find((scheduler) => scheduler.process.child.exitCode === null && scheduler.process.child.signalCode === null);
     if (!live) throw new Error('every scheduler replica of the cluster has exited');
@@ -311,7 +311,7 @@ export class Cluster {
     });
   }
 
-  /** The last lines of every scheduler and agent log, for failure messages. */
+  /** Returns the last lines of every scheduler and agent log, for failure messages. */
   logTail(): string {
     return this.describeFailures();
   }

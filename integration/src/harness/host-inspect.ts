@@ -14,7 +14,7 @@ export interface RuntimeContainer {
   bundle: string;
 }
 
-/** Lists the containers the runtime of an agent's host knows, read from its run directory. */
+/** Lists the containers recorded by the runtime of an agent's host, read from its run directory. */
 export async function runtimeContainers(agent: AgentProcess): Promise<RuntimeContainer[]> {
   const root = join(agent.runDir, 'runtime');
   if (!existsSync(root)) return [];
@@ -62,7 +62,7 @@ export async function leftoversOf(agent: AgentProcess, containerIds: string[], p
   return found;
 }
 
-/** Every cgroup directory up to four levels below each hierarchy, for leftover checks. */
+/** Returns every cgroup directory up to four levels below each hierarchy, for leftover checks. */
 function cgroupDirectories(): string[] {
   const result: string[] = [];
   const walk = (dir: string, depth: number) => {

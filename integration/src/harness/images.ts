@@ -59,7 +59,7 @@ function configArguments(image: SampleImage): string[] {
   return args;
 }
 
-/** The demo's web service: busybox httpd on port 8080 serving one page that names its version. */
+/** Returns the demo's web service image: busybox httpd on port 8080 serving a page that names its tag. */
 export function webImage(tag: string): SampleImage {
   return {
     repository: 'berth/web',
@@ -70,7 +70,7 @@ export function webImage(tag: string): SampleImage {
   };
 }
 
-/** A long-running process that prints a line every few seconds, for Global and MachineOf units. */
+/** Returns the image of a long-running shell loop that prints a line every few seconds. */
 export function tickerImage(tag: string): SampleImage {
   return {
     repository: 'berth/ticker',

@@ -76,8 +76,10 @@ describe('placement across three hosts', function () {
 
     const [dbState] = await statesOf(cluster, 'db.service');
     const [sidecarState] = await statesOf(cluster, 'db-sidecar.service');
-    assert.ok(dbState && isRunning(dbState), 'db.service runs');
-    assert.ok(sidecarState && isRunning(sidecarState), 'db-sidecar.service runs');
+    assert.ok(dbState, 'db.service reports a state');
+    assert.ok(isRunning(dbState), 'db.service runs');
+    assert.ok(sidecarState, 'db-sidecar.service reports a state');
+    assert.ok(isRunning(sidecarState), 'db-sidecar.service runs');
     assert.equal(sidecarState.machineId, dbState.machineId);
     assert.equal(agentIndexOf(cluster, dbState.machineId), 2);
   });

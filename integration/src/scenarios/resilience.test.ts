@@ -9,7 +9,7 @@ import { SLEEPER_EXEC, unitText } from '../harness/units';
 const PRESENCE_TTL_S = 6;
 const LEADER_TTL_S = 5;
 
-/** The single running state of `name`, failing the test when there is none or several. */
+/** Returns the single running state of `name`, failing the test when there is none or several. */
 async function runningState(cluster: Cluster, name: string): Promise<UnitState> {
   const states = (await statesOf(cluster, name)).filter(isRunning);
   assert.equal(states.length, 1, `${name} runs exactly once: ${JSON.stringify(states)}`);

@@ -14,7 +14,7 @@ export interface ManagedProcess {
   stop(graceMs?: number): Promise<void>;
 }
 
-/** Where a process's output goes and whether it outlives its parent. */
+/** Output destination and lifetime of a started process. */
 export interface ProcessOptions extends SpawnOptions {
   /** Append stdout and stderr to this file instead of keeping them in memory. */
   logFile?: string;

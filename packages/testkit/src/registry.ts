@@ -29,7 +29,7 @@ export interface RegistryServer {
   stop(): Promise<void>;
 }
 
-/** Starts a registry and waits until `GET /v2/` answers (200, or 401 when authentication is on). */
+/** Starts a registry and waits until `GET /v2/` responds (200, or 401 when authentication is on). */
 export async function startRegistry(options: RegistryOptions = {}): Promise<RegistryServer> {
   if (!existsSync(REGISTRY_BINARY)) {
     throw new Error(`docker-registry not found at ${REGISTRY_BINARY}: install the Debian package docker-registry (see .ci/run)`);
