@@ -13,6 +13,7 @@ packages=(
   crun runc                    # reference runtimes for spec agreement tests and benchmarks
   valgrind                     # leak checks of the native addon
   apache2-utils zstd         # htpasswd -B for registry Basic auth tests; zstd layers in image tests
+  attr libcap2-bin           # getfattr and getcap read file capabilities in image tests
   curl jq
   openssl                    # self-signed certificates for the scheduler's TLS tests
 )

@@ -7,8 +7,8 @@ import {
 } from '@berth/testkit';
 import { ImageStore } from './image-store';
 import { startRegistryProxy } from './testing/proxy';
-import { buildMultiLayerImage } from './testing/fixtures';
-import { describeTree, diffTrees } from './testing/tree';
+import { buildMultiLayerImage, CAP_NET_RAW_EP, CAP_SETUID_EP } from './testing/fixtures';
+import { describeCapabilities, describeTree, diffTrees } from './testing/tree';
 
 /** Mounts a read-only overlay of `lowerdirs` (topmost first) at `target`, runs `check`, unmounts. */
 async function withOverlay<T>(lowerdirs: string[], target: string, check: () => T | Promise<T>): Promise<T> {
@@ -51,10 +51,18 @@ describe('ImageStore pull from docker-registry', function () {
       const store = new ImageStore({ stateDir: join(work, 'state') });
       const image = await store.pull(`${registry.host}/fixtures/multi:${tag}`);
       assert.equal(image.layers.length, 4);
-      const expected = describeTree(await umociUnpack(layout, 'multi', join(work, 'bundle')));
+      const umociRoot = await umociUnpack(layout, 'multi', join(work, 'bundle'));
+      const expected = describeTree(umociRoot);
+      const expectedCapabilities = await describeCapabilities(umociRoot);
 
-      const actual = await withOverlay(store.rootfsLayers(image), join(work, 'merged'), () => describeTree(join(work, 'merged')));
+      const merged = join(work, 'merged');
+      const [actual, actualCapabilities] = await withOverlay(store.rootfsLayers(image), merged, async () => [describeTree(merged), await describeCapabilities(merged)] as const);
       assert.deepEqual(diffTrees(expected, actual), []);
+      assert.deepEqual(actualCapabilities, expectedCapabilities);
+      assert.deepEqual([...actualCapabilities], [
+        ['opt/fixtures/newuidmap', `0x${CAP_SETUID_EP.toString('hex')}`],
+        ['opt/fixtures/ping', `0x${CAP_NET_RAW_EP.toString('hex')}`],
+      ]);
       assert.equal(actual.has('etc/delete-me'), false, 'a whiteout removes a lower file');
       assert.equal(actual.has('var/opaque/lower-file'), false, 'an opaque marker hides lower entries');
       assert.equal(actual.get('opt/fixtures/setuid-file')?.mode, '4755');

@@ -7,7 +7,7 @@ import { sha256Of } from './digest';
 import { HostileLayerError, NotSupportedError } from './errors';
 import { LayerApplier } from './layer-applier';
 import { unpackLayer } from './layer-unpack';
-import { buildTar } from './testing/fixtures';
+import { buildTar, CAP_NET_RAW_EP, CAP_SETUID_EP, tarHeaderBlock } from './testing/fixtures';
 
 type TarEntry = Parameters<typeof buildTar>[0][number];
 
@@ -212,6 +212,28 @@ describe('layer applier against hostile layers', () => {
     const withoutTrailer = tar.subarray(0, 512 + 512);
     await apply(Buffer.from(withoutTrailer));
     assert.equal(readFileSync(join(root, 'etc', 'short'), 'utf8'), 'no trailer\n');
+  });
+
+  it('rejects PAX record past header end', async () => {
+    const body = Buffer.from('99 SCHILY.xattr.user.a=b\n');
+    const pax = Buffer.concat([tarHeaderBlock('PaxHeader', 'x', body.length), body, Buffer.alloc(512 - body.length)]);
+    await assert.rejects(apply(Buffer.concat([pax, await buildTar([{ name: 'f', data: 'x' }])])), (error: Error) => error instanceof HostileLayerError && /invalid PAX record at byte 0/.test(error.message));
+  });
+
+  it('sets binary capability xattrs exactly', async () => {
+    const capabilities = [['bin/ping', CAP_NET_RAW_EP, 'cap_net_raw=ep'], ['usr/bin/newuidmap', CAP_SETUID_EP, 'cap_setuid=ep']] as const;
+    await apply(await buildTar(capabilities.map(([name, value]) => ({
+      name, data: '#!/bin/sh\n', mode: 0o755,
+      rawPax: [['SCHILY.xattr.security.capability', value], ['SCHILY.xattr.user.note', Buffer.from('caf\u00e9')]],
+    }))));
+    for (const [name, value, text] of capabilities) {
+      const path = join(root, name);
+      const { stdout } = await runCommand('getfattr', ['--no-dereference', '--absolute-names', '--encoding=hex', '--name=security.capability', path]);
+      assert.match(stdout, new RegExp(`security\\.capability=0x${value.toString('hex')}\\n`), name);
+      assert.equal((await runCommand('getcap', [path])).stdout.trim(), `${path} ${text}`);
+      const note = await runCommand('getfattr', ['--no-dereference', '--absolute-names', '--only-values', '--name=user.note', path]);
+      assert.equal(note.stdout, 'caf\u00e9');
+    }
   });
 
   it('rejects a PAX sparse file', async () => {

@@ -4,8 +4,9 @@ import {
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Header } from 'tar-stream';
-import { HostileLayerError, NotSupportedError } from './errors';
+import { HostileLayerError, InternalImageError, NotSupportedError } from './errors';
 import { LayerHelperOp, runLayerHelper } from './layer-helper';
+import { PaxRecords } from './pax-records';
 import { ancestorsOf, baseName, isWithin, joinEntry, normalizeEntryPath, parentOf } from './layer-paths';
 
 /** Default cap on entries in one layer; a layer past it is rejected as a likely bomb. */
@@ -59,8 +60,12 @@ export class LayerApplier {
 
   constructor(private readonly options: LayerApplyOptions) {}
 
-  /** Applies one tar entry, consuming its data stream. Throws HostileLayerError for a refused entry. */
-  async apply(header: Header, stream: EntryData): Promise<void> {
+  /**
+   * Applies one tar entry, consuming its data stream. `paxRecords` are the entry's PAX records as
+   * raw bytes (see PaxCapture); xattr values come from them. Throws HostileLayerError for a refused
+   * entry.
+   */
+  async apply(header: Header, stream: EntryData, paxRecords?: PaxRecords): Promise<void> {
     const where = this.options.where;
     if (++this.entryCount > (this.options.maxEntries ?? DEFAULT_MAX_LAYER_ENTRIES)) {
       throw new HostileLayerError(`${where}: more than ${this.options.maxEntries ?? DEFAULT_MAX_LAYER_ENTRIES} entries`);
@@ -86,7 +91,7 @@ export class LayerApplier {
     const replacedWhiteout = await this.clearForEntry(path, header);
     await this.createEntry(path, header, stream);
     if (replacedWhiteout && header.type === 'directory') this.queueOpaque(path);
-    this.queueXattrs(path, header);
+    this.queueXattrs(path, header, paxRecords);
   }
 
   /**
@@ -293,7 +298,7 @@ export class LayerApplier {
     this.ops.push({ op: 'xattr', path: dir, name: OPAQUE_XATTR, value: Buffer.from('y') });
   }
 
-  private queueXattrs(path: string, header: Header): void {
+  private queueXattrs(path: string, header: Header, paxRecords: PaxRecords | undefined): void {
     const pax = header.pax as Record<string, string> | null | undefined;
     if (!pax) return;
     for (const [key, value] of Object.entries(pax)) {
@@ -301,12 +306,7 @@ export class LayerApplier {
       let bytes: Buffer;
       if (key.startsWith('SCHILY.xattr.')) {
         name = key.slice('SCHILY.xattr.'.length);
-        // NOTE: tar-stream decodes PAX records as UTF-8, so a binary value (security.capability)
-        // arrives damaged; it is rejected instead of being written wrong.
-        if (value.includes('\uFFFD')) {
-          throw new NotSupportedError(`${this.options.where}: entry "${path}" carries xattr ${name} with a binary value, which this extractor cannot decode yet`);
-        }
-        bytes = Buffer.from(value, 'utf8');
+        bytes = this.rawPaxValue(path, key, value, paxRecords);
       } else if (key.startsWith('LIBARCHIVE.xattr.')) {
         name = decodeURIComponent(key.slice('LIBARCHIVE.xattr.'.length));
         bytes = Buffer.from(value, 'base64');
@@ -318,6 +318,19 @@ export class LayerApplier {
       }
       if (bytes.length > 0) this.ops.push({ op: 'xattr', path, name, value: bytes });
     }
+  }
+
+  /**
+   * Returns the bytes of a PAX value that tar-stream decoded as UTF-8 (binary xattrs such as
+   * security.capability do not survive that). The raw record must decode to tar-stream's text, which
+   * proves both describe the same entry.
+   */
+  private rawPaxValue(path: string, key: string, text: string, paxRecords: PaxRecords | undefined): Buffer {
+    const raw = paxRecords?.get(key);
+    if (raw === undefined || raw.toString('utf8') !== text) {
+      throw new InternalImageError(`${this.options.where}: entry "${path}": the raw PAX record ${key} differs from the value tar-stream decoded, so the PAX capture no longer matches the installed tar-stream (expected 3.x)`);
+    }
+    return raw;
   }
 
   private async setOwnerAndMode(path: string, header: Header): Promise<void> {

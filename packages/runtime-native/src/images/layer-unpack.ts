@@ -10,6 +10,7 @@ import { Digest, hasherFor } from './digest';
 import { DigestMismatchError, HostileLayerError, ImageError } from './errors';
 import { EntryData, LayerApplier } from './layer-applier';
 import { LayerCompression } from './manifest';
+import { PaxCapture } from './pax-records';
 
 /** Inputs for streaming one layer blob into a snapshot. */
 export interface UnpackLayerOptions {
@@ -121,11 +122,12 @@ class HashedSource {
 
 async function runPipeline(options: UnpackLayerOptions, blobChunks: AsyncIterable<Buffer>, diffHash: Hash): Promise<void> {
   const tar = extract();
+  const pax = new PaxCapture(tar, options.where);
   let applying: Promise<void> = Promise.resolve();
   let currentEntry: { destroy(error?: Error): void } | undefined;
   tar.on('entry', (header, stream, next) => {
     currentEntry = stream;
-    applying = options.applier.apply(header, stream as unknown as EntryData).then(
+    applying = options.applier.apply(header, stream as unknown as EntryData, pax.take()).then(
       () => next(),
       (error: Error) => {
         next(error);

@@ -3,8 +3,26 @@ import { join } from 'node:path';
 import { addRawLayer, addTreeLayer, newImage, OciLayout, writeBusyboxTree } from '@berth/testkit';
 import { pack } from 'tar-stream';
 
+/** One entry for buildTar; `rawPax` records go into an extended header written byte for byte. */
+export interface TarEntrySpec {
+  name: string;
+  type?: string;
+  data?: Buffer | string;
+  linkname?: string;
+  mode?: number;
+  uid?: number;
+  gid?: number;
+  size?: number;
+  pax?: Record<string, string>;
+  rawPax?: [key: string, value: Buffer][];
+}
+
+/** tar-stream ends an archive with two zero blocks. */
+const END_OF_ARCHIVE_BYTES = 1024;
+
 /** Builds an uncompressed tar from entries, for hand-made and hostile layers. */
-export async function buildTar(entries: { name: string; type?: string; data?: Buffer | string; linkname?: string; mode?: number; uid?: number; gid?: number; size?: number; pax?: Record<string, string> }[]): Promise<Buffer> {
+export async function buildTar(entries: TarEntrySpec[]): Promise<Buffer> {
+  if (entries.some((entry) => entry.rawPax)) return buildTarWithRawPax(entries);
   const archive = pack();
   // The packer holds back entry callbacks until its output is read, so reading starts first.
   const chunks: Buffer[] = [];
@@ -35,10 +53,70 @@ export async function buildTar(entries: { name: string; type?: string; data?: Bu
   return Buffer.concat(chunks);
 }
 
+/** Builds each entry alone and joins them, putting raw extended headers where entries ask for one. */
+async function buildTarWithRawPax(entries: TarEntrySpec[]): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for (const { rawPax, ...entry } of entries) {
+    if (rawPax) parts.push(paxHeaderEntry(rawPax));
+    const tar = await buildTar([entry]);
+    parts.push(tar.subarray(0, tar.length - END_OF_ARCHIVE_BYTES));
+  }
+  parts.push(Buffer.alloc(END_OF_ARCHIVE_BYTES));
+  return Buffer.concat(parts);
+}
+
+/**
+ * Encodes a PAX extended header (typeflag `x`, header block plus padded body) whose record values
+ * are raw bytes. Put it in front of `buildTar(...)` output to describe that tar's first entry.
+ * tar-stream's packer writes values as UTF-8 text, so binary xattr values need this.
+ */
+export function paxHeaderEntry(records: [key: string, value: Buffer][]): Buffer {
+  const body = Buffer.concat(records.map(([key, value]) => paxRecord(key, value)));
+  return Buffer.concat([tarHeaderBlock('PaxHeader', 'x', body.length), body, Buffer.alloc((512 - (body.length % 512)) % 512)]);
+}
+
+/** Encodes one PAX record, `LENGTH KEY=VALUE\n`, with LENGTH counting the whole record in bytes. */
+export function paxRecord(key: string, value: Buffer | string): Buffer {
+  const record = Buffer.concat([Buffer.from(` ${key}=`), Buffer.from(value), Buffer.from('\n')]);
+  // The length prefix counts itself, so a prefix that gains a digit changes the total.
+  let length = record.length + 1;
+  while (String(length).length + record.length !== length) length = String(length).length + record.length;
+  return Buffer.concat([Buffer.from(String(length)), record]);
+}
+
+/** Encodes one ustar header block; `size` is the length of the data that follows. */
+export function tarHeaderBlock(name: string, typeflag: string, size: number): Buffer {
+  const block = Buffer.alloc(512);
+  block.write(name, 0, 100, 'utf8');
+  block.write('0000644\0', 100);
+  block.write('0000000\0', 108);
+  block.write('0000000\0', 116);
+  block.write(`${size.toString(8).padStart(11, '0')}\0`, 124);
+  block.write(`${(1_700_000_000).toString(8).padStart(11, '0')}\0`, 136);
+  block.write(typeflag, 156);
+  block.write('ustar\0' + '00', 257, 'latin1');
+  block.fill(0x20, 148, 156);
+  let sum = 0;
+  for (const byte of block) sum += byte;
+  block.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148, 'latin1');
+  return block;
+}
+
+/**
+ * `security.capability` values as `setcap` writes them: struct vfs_cap_data revision 2 from
+ * linux/capability.h, little-endian: magic_etc = VFS_CAP_REVISION_2 | VFS_CAP_FLAGS_EFFECTIVE, then
+ * permitted and inheritable for capabilities 0-31 and 32-63. `cap_net_raw+ep` (ping) sets bit 13
+ * and happens to be valid UTF-8; `cap_setuid+ep` (newuidmap) sets bit 7, the byte 0x80, which is
+ * not, so only a byte-exact reader keeps it.
+ */
+export const CAP_NET_RAW_EP = Buffer.from('0100000200200000000000000000000000000000', 'hex');
+export const CAP_SETUID_EP = Buffer.from('0100000280000000000000000000000000000000', 'hex');
+
 /**
  * Builds image `tag` with four layers. The first is busybox. The second adds hard links, symlinks,
  * special modes and owners. The third deletes files and a directory (whiteouts). The fourth is a
- * hand-made tar, added verbatim by umoci, with an explicit opaque marker, a whiteout and a fifo.
+ * hand-made tar, added verbatim by umoci, with an explicit opaque marker, a whiteout, a fifo and
+ * two files with binary `security.capability` values.
  */
 export async function buildMultiLayerImage(layout: OciLayout, tag: string): Promise<void> {
   await newImage(layout, tag, writeBusyboxTree);
@@ -79,5 +157,7 @@ export async function buildMultiLayerImage(layout: OciLayout, tag: string): Prom
     { name: 'var/opaque/upper-file', data: 'only this stays\n' },
     { name: 'var/.wh.lower-only' },
     { name: 'opt/fixtures/fifo', type: 'fifo', mode: 0o640 },
+    { name: 'opt/fixtures/ping', data: '#!/bin/sh\n', mode: 0o755, rawPax: [['SCHILY.xattr.security.capability', CAP_NET_RAW_EP]] },
+    { name: 'opt/fixtures/newuidmap', data: '#!/bin/sh\n', mode: 0o755, rawPax: [['SCHILY.xattr.security.capability', CAP_SETUID_EP]] },
   ]));
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { lstatSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { runCommand } from '@berth/testkit';
 
 /** The attributes a tree comparison checks for one path: type, mode, owner, link target, content digest. */
 export interface TreeEntry {
@@ -37,6 +38,21 @@ export function describeTree(root: string): Map<string, TreeEntry> {
   };
   visit('.');
   return entries;
+}
+
+/**
+ * Maps every path under `root` that carries `security.capability` to the value in hex, read with
+ * getfattr (Debian package attr) without following symlinks. Node's fs cannot read xattrs.
+ */
+export async function describeCapabilities(root: string): Promise<Map<string, string>> {
+  const { stdout } = await runCommand('getfattr', ['--recursive', '--physical', '--no-dereference', '--dump', '--match=^security\\.capability$', '--encoding=hex', '.'], { cwd: root });
+  const values = new Map<string, string>();
+  let path: string | undefined;
+  for (const line of stdout.split('\n')) {
+    if (line.startsWith('# file: ')) path = line.slice('# file: '.length).replace(/^\.\//, '');
+    else if (line.startsWith('security.capability=') && path !== undefined) values.set(path, line.slice('security.capability='.length));
+  }
+  return new Map([...values].sort(([a], [b]) => a.localeCompare(b)));
 }
 
 /** Lists the differences between two described trees, one line per path; empty when equal. */
