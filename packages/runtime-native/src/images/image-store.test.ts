@@ -66,6 +66,11 @@ describe('ImageStore pull from docker-registry', function () {
       assert.equal(actual.has('etc/delete-me'), false, 'a whiteout removes a lower file');
       assert.equal(actual.has('var/opaque/lower-file'), false, 'an opaque marker hides lower entries');
       assert.equal(actual.get('opt/fixtures/setuid-file')?.mode, '4755');
+      assert.equal(actual.get('lib')?.type, 'symlink', 'a write through a lower symlink keeps the symlink');
+      assert.equal(actual.get('usr/lib/berth/new-lib')?.type, 'file');
+      assert.equal(actual.has('usr/lib/berth/old-lib'), false, 'a whiteout through a lower symlink deletes its target');
+      assert.equal(actual.get('srv/shared/data/file')?.type, 'file');
+      assert.equal(actual.get('top-level')?.type, 'file');
     });
   }
 

@@ -41,12 +41,17 @@ describe('layer applier against hostile layers', () => {
   });
   afterEach(() => {
     // Whatever a case did, nothing outside the snapshot may have changed.
-    assert.deepEqual(listOutside(jail, join(jail, 'snapshot')).filter((path) => !path.startsWith(join(jail, 'lower')) && !path.startsWith(join(jail, 'layer.tar'))), [outside, join(outside, 'canary')]);
+    assert.deepEqual(outsideSnapshot(), [outside, join(outside, 'canary')]);
     assert.equal(readFileSync(join(outside, 'canary'), 'utf8'), 'untouched\n');
     removeTempDir(jail);
   });
 
-  async function apply(tar: Buffer, options: { gzip?: boolean; maxUncompressedBytes?: number; allowDevices?: boolean } = {}): Promise<void> {
+  /** Lists what exists in the jail outside the snapshot, except the test's own lower layer and tar. */
+  function outsideSnapshot(): string[] {
+    return listOutside(jail, join(jail, 'snapshot')).filter((path) => !path.startsWith(join(jail, 'lower')) && !path.startsWith(join(jail, 'layer.tar')));
+  }
+
+  async function apply(tar: Buffer, options: { gzip?: boolean; maxUncompressedBytes?: number; allowDevices?: boolean; lowerRoots?: string[] } = {}): Promise<void> {
     const blob = options.gzip ? gzipSync(tar) : tar;
     const applier = new LayerApplier({ root, where: 'test layer', allowDevices: options.allowDevices });
     await unpackLayer({
@@ -54,10 +59,18 @@ describe('layer applier against hostile layers', () => {
       compression: options.gzip ? 'gzip' : 'none', applier, where: 'test layer',
       maxUncompressedBytes: options.maxUncompressedBytes ?? 1024 ** 3,
     });
-    await applier.finish([]);
+    await applier.finish(options.lowerRoots ?? []);
   }
 
-  const hostileCases: { name: string; entries: () => TarEntry[]; message: RegExp }[] = [
+  /** Creates the lower snapshot `jail/lower` with `build` and returns its path. */
+  function makeLower(build: (lower: string) => void): string {
+    const lower = join(jail, 'lower');
+    mkdirSync(lower);
+    build(lower);
+    return lower;
+  }
+
+  const hostileCases: { name: string; entries: () => TarEntry[]; lower?: (lower: string) => void; message: RegExp }[] = [
     { name: 'dot-dot path', entries: () => [{ name: '../outside/evil', data: 'x' }], message: /"\.\." component/ },
     { name: 'nested dot-dot path', entries: () => [{ name: 'a/../../outside/evil', data: 'x' }], message: /"\.\." component/ },
     { name: 'absolute path', entries: () => [{ name: `${outside}/evil`, data: 'x' }], message: /absolute path/ },
@@ -102,16 +115,26 @@ describe('layer applier against hostile layers', () => {
       entries: () => [{ name: 'd/', type: 'directory', pax: { 'SCHILY.xattr.trusted.overlay.opaque': 'y' } }],
       message: /only the extractor may set/,
     },
+    {
+      name: 'write through lower-layer symlink loop',
+      entries: () => [{ name: 'a/x', data: 'x' }],
+      lower: (lower) => {
+        symlinkSync('b', join(lower, 'a'));
+        symlinkSync('/a', join(lower, 'b'));
+      },
+      message: /followed more than 40 symlinks/,
+    },
   ];
 
   for (const testCase of hostileCases) {
     it(`rejects ${testCase.name}`, async () => {
-      await assert.rejects(apply(await buildTar(testCase.entries())), (error: Error) => {
+      const lowerRoots = testCase.lower ? [makeLower(testCase.lower)] : [];
+      await assert.rejects(apply(await buildTar(testCase.entries()), { lowerRoots }), (error: Error) => {
         assert.ok(error instanceof HostileLayerError, `expected HostileLayerError, got ${error.name}: ${error.message}`);
         assert.match(error.message, testCase.message);
         return true;
       });
-      assert.deepEqual(listOutside(jail, join(jail, 'snapshot')), [outside, join(outside, 'canary')]);
+      assert.deepEqual(outsideSnapshot(), [outside, join(outside, 'canary')]);
       assert.equal(readFileSync(join(outside, 'canary'), 'utf8'), 'untouched\n');
     });
   }
@@ -174,17 +197,72 @@ describe('layer applier against hostile layers', () => {
     assert.equal(readFileSync(join(root, 'big')).length, 300_000);
   });
 
-  it('refuses writing through a lower-layer symlink', async () => {
-    const lower = join(jail, 'lower');
-    mkdirSync(join(lower, 'usr', 'lib'), { recursive: true });
-    symlinkSync('usr/lib', join(lower, 'lib'));
-    const tar = await buildTar([{ name: 'lib/x', data: 'x' }]);
-    const applier = new LayerApplier({ root, where: 'upper layer' });
-    await unpackLayer({
-      source: [tar], blobDigest: sha256Of(tar), blobSize: tar.length, diffId: sha256Of(tar),
-      compression: 'none', applier, where: 'upper layer', maxUncompressedBytes: 1024 ** 2,
+  it('writes through lower-layer symlinks', async () => {
+    const lower = makeLower((dir) => {
+      mkdirSync(join(dir, 'usr', 'lib'), { recursive: true });
+      chmodSync(join(dir, 'usr', 'lib'), 0o750);
+      chownSync(join(dir, 'usr', 'lib'), 1000, 1000);
+      writeFileSync(join(dir, 'usr', 'lib', 'old'), 'deleted by the upper layer\n');
+      symlinkSync('usr/lib', join(dir, 'lib'));
+      symlinkSync('/lib', join(dir, 'lib64'));
+      symlinkSync('../share', join(dir, 'usr', 'lib', 'nested'));
     });
-    await assert.rejects(applier.finish([lower]), (error: Error) => error instanceof NotSupportedError && /lower layer has "lib" as a symlink/.test(error.message));
+    await apply(await buildTar([
+      { name: 'lib/x', data: 'x\n' },
+      { name: 'lib/sub/', type: 'directory', mode: 0o711 },
+      { name: 'lib/sub/y', data: 'y\n' },
+      { name: 'lib/.wh.old' },
+      { name: 'lib/h', type: 'link', linkname: 'lib/x' },
+      { name: 'lib64/z', data: 'z\n' },
+      { name: 'usr/lib/direct', data: 'direct\n' },
+      { name: 'lib/nested/n', data: 'n\n' },
+    ]), { lowerRoots: [lower] });
+
+    assert.deepEqual(readdirSync(root).sort(), ['usr'], 'the lower symlinks stay visible');
+    assert.deepEqual(readdirSync(join(root, 'usr', 'lib')).sort(), ['direct', 'h', 'old', 'sub', 'x', 'z']);
+    assert.equal(readFileSync(join(root, 'usr', 'lib', 'x'), 'utf8'), 'x\n');
+    assert.equal(readFileSync(join(root, 'usr', 'lib', 'sub', 'y'), 'utf8'), 'y\n');
+    assert.equal(readFileSync(join(root, 'usr', 'lib', 'z'), 'utf8'), 'z\n');
+    assert.equal(readFileSync(join(root, 'usr', 'share', 'n'), 'utf8'), 'n\n', 'a moved entry follows the next lower symlink too');
+    assert.equal(lstatSync(join(root, 'usr', 'lib', 'h')).ino, lstatSync(join(root, 'usr', 'lib', 'x')).ino);
+    assert.equal(lstatSync(join(root, 'usr', 'lib', 'sub')).mode & 0o7777, 0o711);
+    const whiteout = lstatSync(join(root, 'usr', 'lib', 'old'));
+    assert.ok(whiteout.isCharacterDevice());
+    assert.equal(whiteout.rdev, 0);
+    const lib = lstatSync(join(root, 'usr', 'lib'));
+    assert.equal(lib.mode & 0o7777, 0o750, 'the implicit directory takes the lower metadata');
+    assert.equal(lib.uid, 1000);
+  });
+
+  it('resolves lower-layer symlinks inside the root', async () => {
+    // Each symlink points outside the image; resolved with the image root as `/`, none leaves it.
+    const lower = makeLower((dir) => {
+      symlinkSync('/host/etc', join(dir, 'etc'));
+      symlinkSync('../../..', join(dir, 'up'));
+      symlinkSync(outside, join(dir, 'out'));
+    });
+    await apply(await buildTar([
+      { name: 'etc/passwd', data: 'root\n' },
+      { name: 'up/evil', data: 'evil\n' },
+      { name: 'out/canary', data: 'overwritten\n' },
+    ]), { lowerRoots: [lower] });
+
+    assert.equal(readFileSync(join(root, 'host', 'etc', 'passwd'), 'utf8'), 'root\n');
+    assert.equal(readFileSync(join(root, 'evil'), 'utf8'), 'evil\n');
+    assert.equal(readFileSync(join(root, outside, 'canary'), 'utf8'), 'overwritten\n');
+    assert.equal(readdirSync(root).includes('etc'), false);
+    assert.equal(readdirSync(root).includes('up'), false);
+    assert.equal(readdirSync(root).includes('out'), false);
+  });
+
+  it('keeps a directory recreated over a lower symlink', async () => {
+    const lower = makeLower((dir) => {
+      mkdirSync(join(dir, 'usr', 'lib'), { recursive: true });
+      symlinkSync('usr/lib', join(dir, 'lib'));
+    });
+    await apply(await buildTar([{ name: '.wh.lib' }, { name: 'lib/x', data: 'x\n' }]), { lowerRoots: [lower] });
+    assert.equal(readFileSync(join(root, 'lib', 'x'), 'utf8'), 'x\n');
+    assert.deepEqual(readdirSync(root).sort(), ['lib']);
   });
 
   it('gives implicit parents the lower layer metadata', async () => {

@@ -1,11 +1,12 @@
 import {
-  chmodSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lutimesSync, mkdirSync,
-  BigIntStats, openSync, promises as fsp, symlinkSync, writeSync,
+  chmodSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync,
+  openSync, promises as fsp, readlinkSync, renameSync, rmdirSync, symlinkSync, writeSync,
 } from 'node:fs';
 import { join } from 'node:path';
 import type { Header } from 'tar-stream';
 import { HostileLayerError, InternalImageError, NotSupportedError } from './errors';
 import { LayerHelperOp, runLayerHelper } from './layer-helper';
+import { lookupLower, MAX_SYMLINK_HOPS, resolveInImage, UpperEntry } from './lower-layers';
 import { PaxRecords } from './pax-records';
 import { ancestorsOf, baseName, isWithin, joinEntry, normalizeEntryPath, parentOf } from './layer-paths';
 
@@ -54,6 +55,8 @@ interface Times {
 export class LayerApplier {
   private readonly kinds = new Map<string, EntryKind>([['', 'dir']]);
   private readonly implicitDirs = new Set<string>(['']);
+  /** Directories recreated where this layer has a whiteout: they hide the lower entry they replace. */
+  private readonly replacedDirs = new Set<string>();
   private readonly dirTimes = new Map<string, Times>();
   private ops: LayerHelperOp[] = [];
   private entryCount = 0;
@@ -95,11 +98,14 @@ export class LayerApplier {
   }
 
   /**
-   * Completes the snapshot once every entry is applied: directories this layer created only as
-   * parents take their metadata from the layers below (`lowerRoots`, topmost first), the helper
-   * creates whiteouts, nodes and xattrs, and directory times are set last, deepest first.
+   * Completes the snapshot once every entry is applied. Entries written through a lower layer's
+   * symlink move to where it leads, and directories this layer created only as parents take their
+   * metadata from the layers below (`lowerRoots`, topmost first). Then the helper creates
+   * whiteouts, nodes and xattrs, and directory times are set last, deepest first. Throws
+   * HostileLayerError for a lower symlink loop and NotSupportedError for the cases the README lists.
    */
   async finish(lowerRoots: string[]): Promise<void> {
+    await this.followLowerSymlinks(lowerRoots);
     for (const dir of this.implicitDirs) await this.inheritDirectory(dir, lowerRoots);
     await runLayerHelper(this.options.root, this.ops, this.options.helperPath);
 
@@ -151,7 +157,12 @@ export class LayerApplier {
 
   /** Makes sure every ancestor of `path` is a directory, creating missing ones as implicit parents. */
   private async ensureParents(path: string): Promise<void> {
-    for (const ancestor of ancestorsOf(path)) {
+    await this.ensureDirectories(ancestorsOf(path), path);
+  }
+
+  /** Makes sure each of `dirs` (shallowest first) is a directory; `path` names the entry in errors. */
+  private async ensureDirectories(dirs: string[], path: string): Promise<void> {
+    for (const ancestor of dirs) {
       const kind = this.kinds.get(ancestor);
       if (kind === 'dir') continue;
       if (kind === 'symlink') {
@@ -161,6 +172,7 @@ export class LayerApplier {
         // A path below a deleted one: the directory is recreated and hides the lower one entirely.
         this.dropOps(ancestor);
         this.queueOpaque(ancestor);
+        this.replacedDirs.add(ancestor);
       } else if (kind !== undefined) {
         throw new HostileLayerError(`${this.options.where}: entry "${path}" needs "${ancestor}" to be a directory, but this layer made it a ${kind}`);
       }
@@ -179,6 +191,7 @@ export class LayerApplier {
     for (const key of [...this.kinds.keys()]) if (isWithin(key, path)) this.kinds.delete(key);
     for (const key of [...this.dirTimes.keys()]) if (isWithin(key, path)) this.dirTimes.delete(key);
     for (const key of [...this.implicitDirs]) if (isWithin(key, path)) this.implicitDirs.delete(key);
+    for (const key of [...this.replacedDirs]) if (isWithin(key, path)) this.replacedDirs.delete(key);
     if (existing !== 'whiteout') await fsp.rm(this.abs(path), { recursive: true, force: true });
     return existing === 'whiteout';
   }
@@ -340,11 +353,11 @@ export class LayerApplier {
 
   /** Gives an implicit parent the owner, mode and time of the same directory in the layers below. */
   private async inheritDirectory(dir: string, lowerRoots: string[]): Promise<void> {
-    const lower = await findInLowerLayers(dir, lowerRoots);
-    if (lower.kind === 'other') {
-      // NOTE: umoci and Docker would write through a lower layer's symlink (`lib -> usr/lib`); an
-      // overlay directory here would hide it instead, so such layers are refused.
-      throw new NotSupportedError(`${this.options.where}: entries below "${dir}" need a directory there, but a lower layer has "${lower.path}" as a symlink or file; writing through lower-layer symlinks is not supported`);
+    const lower = this.replacedDirs.has(dir) ? { kind: 'absent' as const } : await lookupLower(dir, lowerRoots);
+    if (lower.kind === 'other' || lower.kind === 'symlink') {
+      // NOTE: overlayfs would show this directory in place of the lower file, but umoci fails
+      // such a layer ("not a directory"), so it is refused rather than given a meaning.
+      throw new NotSupportedError(`${this.options.where}: entries below "${dir}" need a directory there, but a lower layer has a ${lower.kind === 'other' ? 'file' : 'symlink'} at "${dir}"; replacing a lower file with an implicit directory is not supported`);
     }
     const abs = this.abs(dir);
     const stat = lower.kind === 'dir' ? lower.stat : undefined;
@@ -352,37 +365,142 @@ export class LayerApplier {
     await fsp.chmod(abs, stat ? Number(stat.mode) & 0o7777 : 0o755);
     if (stat) this.dirTimes.set(dir, { seconds: Number(stat.mtimeNs / 1_000_000_000n), nanoseconds: Number(stat.mtimeNs % 1_000_000_000n) });
   }
-}
 
-type LowerLookup = { kind: 'dir'; stat: BigIntStats } | { kind: 'absent' } | { kind: 'other'; path: string };
-
-/**
- * Finds `dir` in the lower snapshots, topmost first, checking each component with lstat so no
- * symlink in a lower layer leads the lookup outside it. A whiteout (char 0:0) ends the search:
- * the path was deleted there, so deeper layers do not count.
- */
-async function findInLowerLayers(dir: string, lowerRoots: string[]): Promise<LowerLookup> {
-  const parts = dir === '' ? [] : dir.split('/');
-  for (const root of lowerRoots) {
-    let stat = await fsp.lstat(root, { bigint: true });
-    let current = root;
-    let relative = '';
-    let missing = false;
-    for (const part of parts) {
-      current = join(current, part);
-      relative = relative === '' ? part : `${relative}/${part}`;
-      try {
-        stat = await fsp.lstat(current, { bigint: true });
-      } catch {
-        missing = true;
-        break;
+  /**
+   * Moves what this layer wrote below a lower layer's symlink to where that symlink leads, as umoci
+   * and containerd do when a layer writes `lib/x` over `lib -> usr/lib`. In overlay form the
+   * symlink must stay visible, so this layer's implicit `lib` directory goes and `lib/x` becomes
+   * `usr/lib/x`. Directories are handled shallowest first, because a moved entry can meet another
+   * lower symlink. Targets resolve inside the image root (see resolveInImage).
+   */
+  private async followLowerSymlinks(lowerRoots: string[]): Promise<void> {
+    const notLinks = new Set<string>();
+    const maxMoves = this.kinds.size + MAX_SYMLINK_HOPS;
+    for (let moves = 0; ; moves++) {
+      const dir = await this.nextDirOverLowerSymlink(lowerRoots, notLinks);
+      if (dir === undefined) return;
+      if (moves >= maxMoves) {
+        throw new HostileLayerError(`${this.options.where}: entries moved through lower-layer symlinks more than ${maxMoves} times (a symlink cycle)`);
       }
-      if (stat.isCharacterDevice() && stat.rdev === 0n) return { kind: 'absent' };
-      if (!stat.isDirectory()) return { kind: 'other', path: relative };
+      const opaque = this.opaqueDirs();
+      const target = await resolveInImage(dir, (candidate) => this.upperEntry(candidate, opaque), lowerRoots, this.options.where);
+      await this.moveDirectory(dir, target);
     }
-    if (!missing) return { kind: 'dir', stat };
   }
-  return { kind: 'absent' };
+
+  /** Finds the shallowest implicit directory of this layer that stands where a lower layer has a symlink. */
+  private async nextDirOverLowerSymlink(lowerRoots: string[], notLinks: Set<string>): Promise<string | undefined> {
+    if (lowerRoots.length === 0) return undefined;
+    const opaque = this.opaqueDirs();
+    const dirs = [...this.implicitDirs].filter((dir) => dir !== '' && !notLinks.has(dir)).sort((a, b) => depth(a) - depth(b));
+    for (const dir of dirs) {
+      if (this.upperEntry(dir, opaque).kind === 'transparent' && (await lookupLower(dir, lowerRoots)).kind === 'symlink') return dir;
+      notLinks.add(dir);
+    }
+    return undefined;
+  }
+
+  /**
+   * Describes how this layer shows `path`. Its implicit directories (created only as parents) are
+   * transparent, so a lower symlink at the same path still applies. A whiteout or an opaque
+   * directory above `path` hides the lower layers.
+   */
+  private upperEntry(path: string, opaque: Set<string>): UpperEntry {
+    for (const ancestor of ancestorsOf(path)) {
+      if (this.kinds.get(ancestor) === 'whiteout' || opaque.has(ancestor)) return { kind: 'hides' };
+    }
+    const kind = this.kinds.get(path);
+    if (kind === undefined) return { kind: 'transparent' };
+    if (kind === 'symlink') return { kind: 'symlink', target: readlinkSync(this.abs(path)) };
+    if (kind === 'dir' && this.implicitDirs.has(path) && !this.replacedDirs.has(path)) return { kind: 'transparent' };
+    return { kind: 'hides' };
+  }
+
+  /** Lists the directories this layer marks opaque so far. */
+  private opaqueDirs(): Set<string> {
+    return new Set(this.ops.filter((op) => op.op === 'xattr' && op.name === OPAQUE_XATTR).map((op) => op.path));
+  }
+
+  /** Moves the contents of implicit directory `from` into `to`, then removes `from`. */
+  private async moveDirectory(from: string, to: string): Promise<void> {
+    if (isWithin(to, from)) {
+      throw new InternalImageError(`${this.options.where}: "${from}" resolved to "${to}" below itself, which resolving a lower-layer symlink cannot produce`);
+    }
+    if (to !== '') await this.ensureDirectories([...ancestorsOf(to), to], from);
+    await this.mergeInto(from, to);
+  }
+
+  /**
+   * Moves every entry below directory `from` to the same name below directory `to` and removes
+   * `from`. Throws NotSupportedError when both hold an entry of the same name that is not a
+   * directory in both, because the tar order that would decide between them is not kept.
+   */
+  private async mergeInto(from: string, to: string): Promise<void> {
+    const children = [...this.kinds.keys()].filter((key) => key !== '' && key !== from && parentOf(key) === from);
+    for (const source of children) {
+      const destination = joinEntry(to, baseName(source));
+      const sourceKind = this.kinds.get(source)!;
+      const destinationKind = this.kinds.get(destination);
+      if (isWithin(from, destination)) {
+        // A symlink to its own ancestor (`a/b -> ..`) with an entry named like the way back down.
+        throw new NotSupportedError(`${this.options.where}: "${source}" would move onto "${destination}", which contains it, when a lower-layer symlink is followed; this is not supported`);
+      }
+      if (destinationKind === undefined) {
+        // Whiteouts and device nodes exist only as helper operations so far.
+        if (sourceKind !== 'whiteout' && sourceKind !== 'node') renameSync(this.abs(source), this.abs(destination));
+        this.renamePaths(source, destination);
+      } else if (sourceKind === 'dir' && destinationKind === 'dir') {
+        this.adoptDirectory(source, destination);
+        await this.mergeInto(source, destination);
+      } else {
+        throw new NotSupportedError(`${this.options.where}: this layer writes both "${source}" and "${destination}", the same path once a lower-layer symlink is followed; which one wins is not supported`);
+      }
+    }
+    rmdirSync(this.abs(from));
+    const opaque = this.ops.some((op) => op.path === from && op.op === 'xattr' && op.name === OPAQUE_XATTR);
+    if (opaque && to === '') {
+      throw new NotSupportedError(`${this.options.where}: an opaque marker in "${from}", a lower-layer symlink to the root, is not supported`);
+    }
+    // An opaque marker written through the symlink applies where the symlink leads.
+    this.ops = this.ops.map((op) => (op.path === from ? { ...op, path: to } : op));
+    this.kinds.delete(from);
+    this.implicitDirs.delete(from);
+    this.replacedDirs.delete(from);
+    this.dirTimes.delete(from);
+  }
+
+  /** Gives `destination` the metadata of directory `source` when only `source` came from a tar entry. */
+  private adoptDirectory(source: string, destination: string): void {
+    const sourceExplicit = !this.implicitDirs.has(source);
+    const destinationExplicit = !this.implicitDirs.has(destination);
+    if (sourceExplicit && destinationExplicit) {
+      throw new NotSupportedError(`${this.options.where}: this layer has directory entries "${source}" and "${destination}", the same path once a lower-layer symlink is followed; which one wins is not supported`);
+    }
+    if (!sourceExplicit) return;
+    const stat = lstatSync(this.abs(source));
+    lchownSync(this.abs(destination), stat.uid, stat.gid);
+    chmodSync(this.abs(destination), stat.mode & 0o7777);
+    this.implicitDirs.delete(destination);
+    const times = this.dirTimes.get(source);
+    if (times) this.dirTimes.set(destination, times);
+  }
+
+  /** Rewrites this layer's records for `from` and everything below it to live under `to`. */
+  private renamePaths(from: string, to: string): void {
+    const move = (key: string) => (isWithin(key, from) ? `${to}${key.slice(from.length)}` : key);
+    const kinds = [...this.kinds];
+    this.kinds.clear();
+    for (const [key, kind] of kinds) this.kinds.set(move(key), kind);
+    for (const set of [this.implicitDirs, this.replacedDirs]) {
+      const keys = [...set];
+      set.clear();
+      for (const key of keys) set.add(move(key));
+    }
+    const times = [...this.dirTimes];
+    this.dirTimes.clear();
+    for (const [key, value] of times) this.dirTimes.set(move(key), value);
+    this.ops = this.ops.map((op) => ({ ...op, path: move(op.path) }));
+  }
 }
 
 function entryTimes(header: Header): Times {

@@ -116,7 +116,8 @@ export const CAP_SETUID_EP = Buffer.from('01000002800000000000000000000000000000
  * Builds image `tag` with four layers. The first is busybox. The second adds hard links, symlinks,
  * special modes and owners. The third deletes files and a directory (whiteouts). The fourth is a
  * hand-made tar, added verbatim by umoci, with an explicit opaque marker, a whiteout, a fifo and
- * two files with binary `security.capability` values.
+ * two files with binary `security.capability` values, and entries written through the second
+ * layer's symlinks (`lib -> usr/lib`, an absolute one and one climbing past the root).
  */
 export async function buildMultiLayerImage(layout: OciLayout, tag: string): Promise<void> {
   await newImage(layout, tag, writeBusyboxTree);
@@ -141,6 +142,11 @@ export async function buildMultiLayerImage(layout: OciLayout, tag: string): Prom
     mkdirSync(join(rootfs, 'var', 'opaque', 'keep-out'), { recursive: true });
     writeFileSync(join(rootfs, 'var', 'opaque', 'lower-file'), 'hidden later\n');
     writeFileSync(join(rootfs, 'var', 'lower-only'), 'deleted by a hand-made whiteout\n');
+    mkdirSync(join(rootfs, 'usr', 'lib', 'berth'), { recursive: true });
+    writeFileSync(join(rootfs, 'usr', 'lib', 'berth', 'old-lib'), 'deleted through a symlink\n');
+    symlinkSync('usr/lib', join(rootfs, 'lib'));
+    symlinkSync('/srv/shared', join(rootfs, 'opt', 'shared'));
+    symlinkSync('../../../..', join(rootfs, 'opt', 'up'));
   });
   await addTreeLayer(layout, tag, (rootfs) => {
     rmSync(join(rootfs, 'etc', 'delete-me'));
@@ -157,6 +163,10 @@ export async function buildMultiLayerImage(layout: OciLayout, tag: string): Prom
     { name: 'var/opaque/upper-file', data: 'only this stays\n' },
     { name: 'var/.wh.lower-only' },
     { name: 'opt/fixtures/fifo', type: 'fifo', mode: 0o640 },
+    { name: 'lib/berth/new-lib', data: 'written through lib -> usr/lib\n' },
+    { name: 'lib/berth/.wh.old-lib' },
+    { name: 'opt/shared/data/file', data: 'written through an absolute symlink\n' },
+    { name: 'opt/up/top-level', data: 'written through ../../../..\n' },
     { name: 'opt/fixtures/ping', data: '#!/bin/sh\n', mode: 0o755, rawPax: [['SCHILY.xattr.security.capability', CAP_NET_RAW_EP]] },
     { name: 'opt/fixtures/newuidmap', data: '#!/bin/sh\n', mode: 0o755, rawPax: [['SCHILY.xattr.security.capability', CAP_SETUID_EP]] },
   ]));
