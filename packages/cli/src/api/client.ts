@@ -49,6 +49,16 @@ export function parseEndpoints(value: string): string[] {
  * endpoint responds, ApiError with the API's own message for an error status, and ProtocolError
  * when a response is not the JSON the API describes.
  */
+/** Response header in which the scheduler names the machine a journal comes from. */
+const JOURNAL_MACHINE_HEADER = 'x-berth-machine-id';
+
+/** An open journal response. */
+export interface JournalStream {
+  body: ReadableStream<Uint8Array>;
+  /** Machine the lines come from, or null when the scheduler did not say. */
+  machineId: string | null;
+}
+
 export class SchedulerClient {
   /** Index of the endpoint that responded last, where later requests start. */
   private current = 0;
@@ -113,12 +123,13 @@ export class SchedulerClient {
    * Opens the unit's journal. The request timeout covers only the response headers, so a
    * followed journal streams for as long as the caller reads it.
    */
-  async openJournal(name: string, options: { lines: number; follow: boolean }): Promise<ReadableStream<Uint8Array>> {
+  async openJournal(name: string, options: { lines: number; follow: boolean; machine?: string }): Promise<JournalStream> {
     const query = new URLSearchParams({ lines: String(options.lines) });
     if (options.follow) query.set('follow', 'true');
+    if (options.machine !== undefined) query.set('machine', options.machine);
     const response = await this.send('GET', `${unitPath(name)}/journal?${query.toString()}`);
     if (response.body === null) throw new ProtocolError(`scheduler at ${this.endpoint} returned an empty journal response`);
-    return response.body;
+    return { body: response.body, machineId: response.headers.get(JOURNAL_MACHINE_HEADER) };
   }
 
   private async requestJson<T>(method: string, path: string, body?: unknown): Promise<T> {

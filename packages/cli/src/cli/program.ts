@@ -145,6 +145,7 @@ function addReads(program: Command, run: Runner): void {
     .option('-n, --lines <n>', 'number of lines to print', parseCount('--lines'), DEFAULT_JOURNAL_LINES)
     .option('-f, --follow', 'keep printing new lines until interrupted')
     .option('--json', 'print one JSON object per line: {"time", "stream", "message"}')
+    .option('--machine <id>', 'machine to read from, a full id or its first 8 characters, for a unit on several machines (Global=true)')
     .action(run((context, [unit, options]) => journalCommand(unit as string, options as never, context)));
 }
 

@@ -9,6 +9,8 @@ export interface JournalOptions {
   lines: number;
   follow?: boolean;
   json?: boolean;
+  /** Machine id or 8-character prefix, for a unit that runs on several machines. */
+  machine?: string;
 }
 
 /** One journal record as `--json` prints it. */
@@ -29,8 +31,16 @@ const RECORD_LINE = /^(\d{4}-\d{2}-\d{2}T\S+) (stdout|stderr) (.*)$/;
  */
 export async function journalCommand(argument: string, options: JournalOptions, context: CommandContext): Promise<void> {
   const name = unitNameFromArgument(argument);
-  const stream = await context.client().openJournal(name, { lines: options.lines, follow: options.follow === true });
-  for await (const line of readLines(stream)) {
+  const client = context.client();
+  const journal = await client.openJournal(name, { lines: options.lines, follow: options.follow === true, machine: options.machine });
+  if (options.machine === undefined) {
+    // A Global unit runs on several machines; say which one this journal comes from.
+    const machineIds = (await client.getUnit(name)).machineIds ?? [];
+    if (machineIds.length > 1 && journal.machineId !== null) {
+      context.io.stderr.write(`berthctl: showing ${name} on machine ${journal.machineId}; it runs on ${machineIds.length} machines, pick one with --machine ID\n`);
+    }
+  }
+  for await (const line of readLines(journal.body)) {
     context.io.stdout.write(options.json === true ? `${JSON.stringify(parseJournalLine(line))}\n` : `${line}\n`);
   }
 }
@@ -44,9 +54,9 @@ export function parseJournalLine(line: string): JournalRecord {
 
 /** Returns the last `lines` lines of the unit's journal. */
 export async function readJournalTail(client: SchedulerClient, name: string, lines: number): Promise<string[]> {
-  const stream = await client.openJournal(name, { lines, follow: false });
+  const journal = await client.openJournal(name, { lines, follow: false });
   const result: string[] = [];
-  for await (const line of readLines(stream)) result.push(line);
+  for await (const line of readLines(journal.body)) result.push(line);
   return result;
 }
 

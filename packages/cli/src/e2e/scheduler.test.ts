@@ -249,6 +249,28 @@ describe('berthctl against a real scheduler', function () {
     });
   });
 
+  it('journal picks a machine of a global unit', async () => {
+    const unnamed = await berthctl(['journal', '-n', '1', 'monitor']);
+    assert.equal(unnamed.status, 0, describeResult(unnamed));
+    assert.match(unnamed.stderr, /^berthctl: showing monitor\.service on machine [0-9a-f]{32}; it runs on 2 machines, pick one with --machine ID\n$/);
+
+    for (const machine of [MACHINE_A, MACHINE_B]) {
+      const response = await fetch(`${cluster.endpoint}/v1/units/monitor.service/journal?lines=1&machine=${machine.slice(0, 8)}`);
+      assert.equal(response.status, 200);
+      assert.equal(response.headers.get('x-berth-machine-id'), machine);
+      await response.text();
+    }
+
+    const chosen = await berthctl(['journal', '-n', '1', '--machine', MACHINE_B.slice(0, 8), 'monitor']);
+    assert.equal(chosen.status, 0, describeResult(chosen));
+    assert.equal(chosen.stderr, '');
+    assert.equal(chosen.stdout, '2026-12-04T21:00:02.000Z stdout monitor.service line 3\n');
+
+    const elsewhere = await berthctl(['journal', '--machine', 'ffffffff', 'monitor']);
+    assert.equal(elsewhere.status, 1, describeResult(elsewhere));
+    assert.match(elsewhere.stderr, /unit "monitor\.service" does not run on machine "ffffffff"; it runs on /);
+  });
+
   it('stop of unknown unit says so', async () => {
     const result = await berthctl(['stop', 'nope']);
     assert.equal(result.status, 1, describeResult(result));

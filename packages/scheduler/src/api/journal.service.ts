@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { machineIdMatches } from '@berth/unitfile';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Response } from 'express';
 import { Logger } from 'pino';
@@ -11,12 +12,20 @@ import { ROOT_LOGGER } from '../tokens';
 /** Query parameter that marks a request relayed from another replica, so it is never relayed twice. */
 export const RELAYED_PARAM = 'relayed';
 
+/** Query parameter that picks one machine of a unit placed on several (a Global unit). */
+export const MACHINE_PARAM = 'machine';
+
+/** Response header naming the machine whose journal the response carries. */
+export const MACHINE_HEADER = 'x-berth-machine-id';
+
 /** Parameters of one journal request. */
 export interface JournalQuery {
   unit: string;
   lines: number;
   follow: boolean;
   relayed: boolean;
+  /** Full machine id or an 8-character prefix; undefined reads the unit's first machine. */
+  machine?: string;
 }
 
 /**
@@ -37,10 +46,10 @@ export class JournalService {
 
   /** Streams the journal into `response`; throws NotFoundError or EtcdUnavailableError before writing anything. */
   async stream(query: JournalQuery, response: Response): Promise<void> {
-    const machineId = await this.machineOf(query.unit);
+    const machineId = this.machineOf(query.unit, query.machine);
     const cancel = this.gateway.requestLogs(machineId, query.unit, query.lines, query.follow, {
       onLines: (lines) => {
-        if (!response.headersSent) this.startText(response);
+        if (!response.headersSent) this.startText(response, machineId);
         response.write(lines.map((l) => `${l}\n`).join(''));
       },
       onEnd: (error) => {
@@ -48,7 +57,7 @@ export class JournalService {
           response.status(502).json({ error: { code: 'unavailable', message: `agent on ${machineId}: ${error}`, details: { machineId } } });
           return;
         }
-        if (!response.headersSent) this.startText(response);
+        if (!response.headersSent) this.startText(response, machineId);
         if (error) response.write(`-- journal ended: ${error}\n`);
         response.end();
       },
@@ -60,15 +69,21 @@ export class JournalService {
     await this.relay(query, machineId, response);
   }
 
-  private startText(response: Response): void {
+  private startText(response: Response, machineId: string): void {
     response.status(200).setHeader('content-type', 'text/plain; charset=utf-8');
+    response.setHeader(MACHINE_HEADER, machineId);
     response.flushHeaders();
   }
 
-  private async machineOf(unit: string): Promise<string> {
+  /** Picks the machine to read from: the requested one (full id or prefix), else the first. */
+  private machineOf(unit: string, requested: string | undefined): string {
     const machines = this.store.mirror.assignmentsOf(unit).map((a) => a.record.machineId);
     if (machines.length === 0) throw new NotFoundError(`unit "${unit}" is not placed on any machine, so it has no journal to read`);
-    return machines[0];
+    if (requested === undefined) return machines[0];
+
+    const matches = machines.filter((machineId) => machineIdMatches(requested, machineId));
+    if (matches.length === 1) return matches[0];
+    throw new NotFoundError(`unit "${unit}" does not run on machine "${requested}"; it runs on ${machines.join(', ')}`, { machineIds: machines });
   }
 
   private async relay(query: JournalQuery, machineId: string, response: Response): Promise<void> {
@@ -80,6 +95,7 @@ export class JournalService {
     url.searchParams.set('lines', String(query.lines));
     url.searchParams.set('follow', String(query.follow));
     url.searchParams.set(RELAYED_PARAM, '1');
+    url.searchParams.set(MACHINE_PARAM, machineId);
     const abort = new AbortController();
     response.on('close', () => abort.abort());
     this.log.debug({ unit: query.unit, machine: machineId, replica: connection.replicaId }, 'relaying journal request');
@@ -89,6 +105,7 @@ export class JournalService {
       throw new EtcdUnavailableError(`cannot reach scheduler ${connection.replicaId} at ${connection.httpUrl}, which serves machine ${machineId}: ${error.message}`);
     });
     response.status(upstream.status).setHeader('content-type', upstream.headers.get('content-type') ?? 'text/plain; charset=utf-8');
+    response.setHeader(MACHINE_HEADER, upstream.headers.get(MACHINE_HEADER) ?? machineId);
     if (upstream.body === null) {
       response.end();
       return;

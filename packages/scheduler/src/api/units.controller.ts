@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Put, Query, Res,
 import type { Response } from 'express';
 import { InvalidArgumentError } from '../errors';
 import { ApiTokenGuard } from './api-token.guard';
-import { JournalService, RELAYED_PARAM } from './journal.service';
+import { JournalService, MACHINE_PARAM, RELAYED_PARAM } from './journal.service';
 import { PutUnitBody, UnitsService } from './units.service';
 import { UnitDetail, UnitSummary } from './views';
 
@@ -52,6 +52,7 @@ export class UnitsController {
     @Query('lines') lines: string | undefined,
     @Query('follow') follow: string | undefined,
     @Query(RELAYED_PARAM) relayed: string | undefined,
+    @Query(MACHINE_PARAM) machine: string | undefined,
     @Res() response: Response,
   ): Promise<void> {
     await this.units.get(name);
@@ -59,7 +60,7 @@ export class UnitsController {
     if (!Number.isInteger(count) || count < 0 || count > MAX_JOURNAL_LINES) {
       throw new InvalidArgumentError(`"lines" must be an integer from 0 to ${MAX_JOURNAL_LINES}, got "${lines}"`);
     }
-    await this.journal.stream({ unit: name, lines: count, follow: follow === 'true' || follow === '1', relayed: relayed === '1' }, response);
+    await this.journal.stream({ unit: name, lines: count, follow: follow === 'true' || follow === '1', relayed: relayed === '1', machine: machine || undefined }, response);
   }
 
   @Get('state')
