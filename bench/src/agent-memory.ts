@@ -6,6 +6,9 @@
  *
  *   node bench/dist/agent-memory.js [--containers N]
  *
+ * It also prints the agent's RSS split into anonymous and file-backed pages, and the CPU time the
+ * agent used to start the containers and per second while settling.
+ *
  * Environment for investigations: BENCH_SETTLE_MS (wait before sampling, default 60000),
  * BENCH_NODE_FLAGS (extra node flags for the agent, such as --expose-gc or --trace-gc) and
  * BENCH_AGENT_LOG_LEVEL (print the agent's log at that level).
@@ -35,13 +38,22 @@ const RUNNING_TIMEOUT_MS = 300_000;
 interface Memory {
   rssKiB: number;
   pssKiB: number;
+  /** Private memory: the V8 heap, malloc's heap, thread stacks. */
+  anonKiB: number;
+  /** Pages of mapped files (the node binary, shared libraries), shared with other processes. */
+  fileKiB: number;
 }
 
 function memoryOf(pid: number): Memory {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
   const field = (text: string, name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? NaN);
-  return { rssKiB: field(status, 'VmRSS'), pssKiB: field(rollup, 'Pss') };
+  return { rssKiB: field(status, 'VmRSS'), pssKiB: field(rollup, 'Pss'), anonKiB: field(status, 'RssAnon'), fileKiB: field(status, 'RssFile') };
+}
+
+/** Time the process has spent on a CPU so far, in milliseconds (first field of schedstat, in ns). */
+function cpuMsOf(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
 }
 
 function summary(values: number[]): string {
@@ -100,6 +112,7 @@ async function main(): Promise<void> {
   const lab = new Lab();
   const processes: ManagedProcess[] = [];
   const cleanups: Array<() => Promise<void>> = [];
+  let drainRunDir: string | undefined;
   try {
     await lab.create();
     const etcd = await startEtcd();
@@ -122,6 +135,7 @@ async function main(): Promise<void> {
       '--public-address', lab.hostAddress, '--state-dir', join(dir, 'state'), '--run-dir', runDir,
       '--container-subnet', `10.232.${lab.subnetIndex}.0/24`, '--insecure-registries', registry.host, '--log-level', process.env.BENCH_AGENT_LOG_LEVEL ?? 'warn']);
     processes.push(agent);
+    drainRunDir = runDir;
 
     const image = await pushSleepImage(registry.host);
     const text = `[Container]\nImage=${image}\n`;
@@ -141,7 +155,9 @@ async function main(): Promise<void> {
     }, { timeoutMs: RUNNING_TIMEOUT_MS, intervalMs: 500, describe: () => `${running} of ${count} units running; agent output:\n${agent.output().slice(-4000)}` });
 
     // Let the start-up burst (pull, 50 creations) be collected, as it is on a host that runs for days.
+    const startupCpuMs = cpuMsOf(agent.child.pid!);
     await new Promise((resolveSettle) => setTimeout(resolveSettle, SETTLE_MS));
+    const settleCpuMs = cpuMsOf(agent.child.pid!) - startupCpuMs;
     const status = await runCommand(process.execPath, [AGENT_MAIN, 'status', '--run-dir', runDir]);
     console.log(`agent heap: ${JSON.stringify((JSON.parse(status.stdout) as { memory: unknown }).memory)}`);
     const agentSamples: Memory[] = [];
@@ -152,7 +168,8 @@ async function main(): Promise<void> {
     const monitors: Memory[] = [];
     const programs: Memory[] = [];
     const runtimeDir = join(runDir, 'runtime');
-    const ids = existsSync(runtimeDir) ? readdirSync(runtimeDir) : [];
+    // The runtime keeps its own caches in dot directories beside the containers' directories.
+    const ids = existsSync(runtimeDir) ? readdirSync(runtimeDir).filter((name) => !name.startsWith('.')) : [];
     for (const id of ids) {
       const record = JSON.parse(readFileSync(join(runtimeDir, id, 'process.json'), 'utf8')) as { pid: number; monitorPid: number };
       monitors.push(memoryOf(record.monitorPid));
@@ -161,17 +178,32 @@ async function main(): Promise<void> {
 
     console.log(`containers running: ${count} (busybox sleep, bridge network)`);
     console.log(`agent RSS: ${summary(agentSamples.map((m) => m.rssKiB))}; PSS: ${summary(agentSamples.map((m) => m.pssKiB))}`);
+    console.log(`agent RSS anonymous: ${summary(agentSamples.map((m) => m.anonKiB))}; file-backed: ${summary(agentSamples.map((m) => m.fileKiB))}`);
+    console.log(`agent CPU time: ${Math.round(startupCpuMs)} ms until all ${count} ran; ${SETTLE_MS > 0 ? (settleCpuMs / (SETTLE_MS / 1000)).toFixed(1) : '-'} ms per second while settling`);
     console.log(`runtime monitor per container (${monitors.length}) RSS: ${summary(monitors.map((m) => m.rssKiB))}; PSS: ${summary(monitors.map((m) => m.pssKiB))}`);
     console.log(`container program (busybox sleep, not a helper) (${programs.length}) RSS: ${summary(programs.map((m) => m.rssKiB))}; PSS: ${summary(programs.map((m) => m.pssKiB))}`);
 
     if (process.env.BENCH_AGENT_LOG_LEVEL) console.log(agent.output().slice(-20000));
-    // Drain removes every container, mount, cgroup and veth before the agent exits.
-    await runCommand(process.execPath, [AGENT_MAIN, 'drain', '--run-dir', runDir], { timeoutMs: 300_000 });
   } finally {
+    // Drain removes every container, mount, cgroup and veth before the agent exits, also after a
+    // failed measurement, because stopping the agent alone would leave the containers running.
+    if (drainRunDir) await drainAgent(drainRunDir);
     for (const child of processes.reverse()) await child.stop(15_000).catch(() => undefined);
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
     await lab.destroy();
-    removeTempDir(dir);
+    try {
+      removeTempDir(dir);
+    } catch (error) {
+      console.error(`bench/agent-memory: could not remove ${dir}: ${(error as Error).message}`);
+    }
+  }
+}
+
+async function drainAgent(runDir: string): Promise<void> {
+  try {
+    await runCommand(process.execPath, [AGENT_MAIN, 'drain', '--run-dir', runDir], { timeoutMs: 300_000 });
+  } catch (error) {
+    console.error(`bench/agent-memory: drain failed, containers may be left under ${runDir}: ${(error as Error).message}`);
   }
 }
 
