@@ -4,12 +4,16 @@ import { LogStream, UnitLogWriter } from './unit-log';
 /** Raw output files are emptied once this much has been copied, so they stay small. */
 export const RAW_TRUNCATE_BYTES = 1024 * 1024;
 const READ_CHUNK_BYTES = 64 * 1024;
+/** One read buffer shared by every pump, which is safe because pumps run synchronously on the main thread. */
+const readBuffer = Buffer.alloc(READ_CHUNK_BYTES);
 
 /** One raw output file of a container and how far the agent has copied it. */
 interface RawSource {
   stream: LogStream;
   path: string;
   offset: number;
+  /** Kept open between pumps, so a pump that finds nothing new costs one pread and no `fs.Stats` object. */
+  fd?: number;
 }
 
 /**
@@ -53,39 +57,51 @@ export class LogPump {
     this.writer.flush();
   }
 
+  /** Closes the raw output files and the journal. */
   close(): void {
+    for (const source of this.sources) {
+      if (source.fd !== undefined) closeSync(source.fd);
+      source.fd = undefined;
+    }
     this.writer.close();
   }
 
   private copy(source: RawSource): boolean {
-    // Most pumps find nothing new; a stat is cheaper than open, fstat and close.
-    const stat = statSync(source.path, { throwIfNoEntry: false });
-    if (stat === undefined || stat.size === source.offset) return false;
+    const fd = this.openSource(source);
+    if (fd === undefined) return false;
+    // Reading to the end also takes what the container appends meanwhile, before the truncation below.
+    let copied = false;
+    for (let read = this.readAt(fd, source); read > 0; read = this.readAt(fd, source)) {
+      source.offset += read;
+      this.writer.append(source.stream, readBuffer.toString('utf8', 0, read));
+      copied = true;
+    }
+    if (source.offset >= RAW_TRUNCATE_BYTES) {
+      ftruncateSync(fd, 0);
+      source.offset = 0;
+    }
+    return copied;
+  }
+
+  private readAt(fd: number, source: RawSource): number {
+    return readSync(fd, readBuffer, 0, READ_CHUNK_BYTES, source.offset);
+  }
+
+  /** Opens the raw file on first use, or returns undefined while it does not exist. */
+  private openSource(source: RawSource): number | undefined {
+    if (source.fd !== undefined) return source.fd;
+    // A stat of a missing file allocates no error, unlike a failed open.
+    if (statSync(source.path, { throwIfNoEntry: false }) === undefined) return undefined;
     let fd: number;
     try {
       fd = openSync(source.path, 'r+');
     } catch {
-      return false;
+      return undefined;
     }
-    try {
-      const size = fstatSync(fd).size;
-      if (size < source.offset) source.offset = 0;
-      if (size === source.offset) return false;
-      const buffer = Buffer.alloc(READ_CHUNK_BYTES);
-      while (source.offset < size) {
-        const read = readSync(fd, buffer, 0, Math.min(READ_CHUNK_BYTES, size - source.offset), source.offset);
-        if (read === 0) break;
-        source.offset += read;
-        this.writer.append(source.stream, buffer.subarray(0, read).toString('utf8'));
-      }
-      if (source.offset >= RAW_TRUNCATE_BYTES) {
-        ftruncateSync(fd, 0);
-        source.offset = 0;
-      }
-      return true;
-    } finally {
-      closeSync(fd);
-    }
+    // Offsets saved before a truncation that the agent did not live to record start over.
+    if (fstatSync(fd).size < source.offset) source.offset = 0;
+    source.fd = fd;
+    return fd;
   }
 }
 
