@@ -1,5 +1,9 @@
 #!/usr/bin/env node
-import { runCli } from './cli';
+import { applyDaemonV8Flags } from './v8-tuning';
+
+applyDaemonV8Flags();
+// Loaded only after the V8 flags are set, so that they apply to all of the agent's code.
+const { runCli } = require('./cli') as typeof import('./cli');
 
 runCli(process.argv).then(
   (code) => process.exit(code),
