@@ -8,7 +8,8 @@ packages=(
   docker-registry            # the OCI registry the tests and the demo pull from
   skopeo umoci busybox-static  # independent tools that build and push test images
   iproute2 nftables iptables   # network namespaces, bridges and published ports
-  conntrack                    # forgets the NAT flows of deleted containers
+  conntrack                    # deletes the NAT entries of deleted containers
+  gcc make libc6-dev           # the runtime's C helper and the layer helper
   libseccomp-dev pkg-config    # seccomp filters in the native runtime
   crun runc                    # reference runtimes for spec agreement tests and benchmarks
   valgrind                     # leak checks of the native addon
