@@ -6,10 +6,10 @@ import { setFlagsFromString } from 'node:v8';
  *
  * The optimizing compiler (TurboFan) is turned off. It compiles hot functions on V8's worker
  * threads, and glibc keeps the memory that those compilations free in the threads' malloc arenas.
- * With 50 containers the agent kept about 15 MB there (arena sizes read with gdb), and turning
- * TurboFan off lowered its RSS from 80-87 MiB to 73-74 MiB in bench/agent-memory. The cost measured
- * there is 10-15% more CPU time to start 50 containers and about 15% more while they run (6.2 ms
- * per second instead of 5.4).
+ * With 50 containers those threads kept 6-9 MB there with TurboFan and 0.5-3.5 MB without it (arena
+ * sizes read with gdb), and the median RSS in bench/agent-memory fell from 84 to 76 MiB. The CPU
+ * time there stayed within the spread between runs (about 2 s to start 50 containers, 5-6 ms per
+ * second while they run).
  */
 export const DAEMON_V8_FLAGS = ['--no-turbofan'];
 
