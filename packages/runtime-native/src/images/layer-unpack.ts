@@ -12,6 +12,9 @@ import { EntryData, LayerApplier } from './layer-applier';
 import { LayerCompression } from './manifest';
 import { PaxCapture } from './pax-records';
 
+/** Output chunk size of the gzip decompressor. */
+const INFLATE_CHUNK_BYTES = 256 * 1024;
+
 /** Inputs for streaming one layer blob into a snapshot. */
 export interface UnpackLayerOptions {
   /** The blob's bytes as they arrive, from the registry or from a stored blob. */
@@ -165,7 +168,9 @@ async function runPipeline(options: UnpackLayerOptions, blobChunks: AsyncIterabl
 }
 
 function decompressor(compression: LayerCompression): Transform {
-  if (compression === 'gzip') return createGunzip();
+  // zlib's default 16 KiB output chunks made every chunk pay the stream, digest and tar parser
+  // overhead about 6000 times for a 93 MiB image; larger chunks cut that per-chunk cost.
+  if (compression === 'gzip') return createGunzip({ chunkSize: INFLATE_CHUNK_BYTES });
   if (compression === 'zstd') return zstdTransform();
   return new Transform({ transform: (chunk, _encoding, callback) => callback(null, chunk) });
 }
