@@ -9,6 +9,12 @@ import { LayerCompression } from './manifest';
 
 /** Chunks sent to a worker but not yet consumed; bounds memory per layer to about 16 × 64 KiB. */
 const MAX_CHUNKS_IN_FLIGHT = 16;
+/** Idle worker threads kept for the next layer; as many as the store unpacks at once by default. */
+const MAX_IDLE_WORKERS = 3;
+/** An idle worker is ended after this long without a layer. */
+const IDLE_WORKER_TTL_MS = 30_000;
+/** Marks the thread as a layer worker in its workerData. */
+const WORKER_MARK = 'berthLayerWorker';
 
 /** Everything a worker needs to unpack one layer; plain data, so it crosses the thread boundary. */
 export interface LayerJob {
@@ -27,8 +33,56 @@ export interface LayerJob {
   sourceFile?: string;
 }
 
-type ToWorker = { type: 'chunk'; data: Uint8Array } | { type: 'end' } | { type: 'error'; message: string } | { type: 'finish'; lowerRoots: string[] };
+type ToWorker = { type: 'job'; job: LayerJob } | { type: 'chunk'; data: Uint8Array } | { type: 'end' } | { type: 'error'; message: string } | { type: 'finish'; lowerRoots: string[] };
 type FromWorker = { type: 'ack' } | { type: 'unpacked' } | { type: 'finished' } | { type: 'failed'; name: string; message: string; code?: string };
+
+interface IdleWorker {
+  worker: Worker;
+  timer: NodeJS.Timeout;
+  drop: () => void;
+}
+
+/**
+ * Threads that finished a layer cleanly, waiting for the next. Starting a thread and compiling the
+ * extraction code in it costs about 50 ms of CPU per layer; a kept thread has its code compiled.
+ * Only a thread whose job ended with `finished` comes back here; after any failure it is ended.
+ */
+const idleWorkers: IdleWorker[] = [];
+
+function takeWorker(): Worker {
+  const idle = idleWorkers.pop();
+  if (!idle) return new Worker(join(__dirname, 'layer-worker.js'), { workerData: { [WORKER_MARK]: true } });
+  clearTimeout(idle.timer);
+  // Only our own listeners go: Worker registers its own to reference its message port.
+  idle.worker.off('error', idle.drop);
+  idle.worker.off('exit', idle.drop);
+  idle.worker.ref();
+  return idle.worker;
+}
+
+function keepWorker(worker: Worker): void {
+  if (idleWorkers.length >= MAX_IDLE_WORKERS) {
+    void worker.terminate();
+    return;
+  }
+  // An idle thread must not keep the process alive, nor crash it if it dies meanwhile.
+  worker.unref();
+  const idle: IdleWorker = {
+    worker,
+    timer: setTimeout(() => idle.drop(), IDLE_WORKER_TTL_MS),
+    drop: () => {
+      const index = idleWorkers.indexOf(idle);
+      if (index < 0) return;
+      idleWorkers.splice(index, 1);
+      clearTimeout(idle.timer);
+      void worker.terminate();
+    },
+  };
+  idle.timer.unref();
+  worker.on('error', idle.drop);
+  worker.on('exit', idle.drop);
+  idleWorkers.push(idle);
+}
 
 /**
  * Unpacks one layer on a worker thread, so the synchronous file-system calls of several layers run
@@ -37,6 +91,8 @@ type FromWorker = { type: 'ack' } | { type: 'unpacked' } | { type: 'finished' } 
  */
 export class LayerWorker {
   private readonly worker: Worker;
+  private readonly listeners: { message: (message: FromWorker) => void; error: (error: Error) => void; exit: () => void };
+  private finished = false;
   private readonly waiters: { type: FromWorker['type']; resolve: () => void; reject: (error: Error) => void }[] = [];
   private ackWaiter: (() => void) | undefined;
   private inFlight = 0;
@@ -45,15 +101,21 @@ export class LayerWorker {
   readonly unpacked: Promise<void>;
 
   constructor(job: LayerJob) {
-    this.worker = new Worker(join(__dirname, 'layer-worker.js'), { workerData: job });
-    this.worker.on('message', (message: FromWorker) => this.onMessage(message));
-    this.worker.on('error', (error) => this.fail(error));
-    this.worker.on('exit', () => {
-      this.exited = true;
-      this.fail(new errors.InternalImageError(`layer worker for ${job.where} exited early`));
-    });
+    this.worker = takeWorker();
+    this.listeners = {
+      message: (message) => this.onMessage(message),
+      error: (error) => this.fail(error),
+      exit: () => {
+        this.exited = true;
+        this.fail(new errors.InternalImageError(`layer worker for ${job.where} exited early`));
+      },
+    };
+    this.worker.on('message', this.listeners.message);
+    this.worker.on('error', this.listeners.error);
+    this.worker.on('exit', this.listeners.exit);
     this.unpacked = this.waitFor('unpacked');
     this.unpacked.catch(() => undefined);
+    this.post({ type: 'job', job });
   }
 
   /** Posts the blob's chunks; stops early once the worker failed. Rethrows the source's own error. */
@@ -77,15 +139,25 @@ export class LayerWorker {
   }
 
   /** Runs the applier's final pass with the lower snapshots, topmost first. */
-  finish(lowerRoots: string[]): Promise<void> {
+  async finish(lowerRoots: string[]): Promise<void> {
     const done = this.waitFor('finished');
     this.post({ type: 'finish', lowerRoots });
-    return done;
+    await done;
+    this.finished = true;
   }
 
-  /** Stops the worker; safe to call more than once. */
+  /** Releases the thread: kept for the next layer after a clean finish, ended otherwise. Idempotent. */
   async stop(): Promise<void> {
-    if (!this.exited) await this.worker.terminate();
+    if (this.exited) return;
+    if (this.finished && !this.failure) {
+      this.exited = true;
+      this.worker.off('message', this.listeners.message);
+      this.worker.off('error', this.listeners.error);
+      this.worker.off('exit', this.listeners.exit);
+      keepWorker(this.worker);
+      return;
+    }
+    await this.worker.terminate();
   }
 
   private post(message: ToWorker, transfer: ArrayBuffer[] = []): void {
@@ -128,8 +200,8 @@ function rebuildError(report: { name: string; message: string; code?: string }):
   return error;
 }
 
-/** The worker side: pulls chunks from the main thread, unpacks, then waits for `finish`. */
-async function runWorker(job: LayerJob): Promise<void> {
+/** The worker side: runs one job after another, as the main thread sends them. */
+async function runWorker(): Promise<void> {
   const port = parentPort!;
   const queue: ToWorker[] = [];
   let wake: (() => void) | undefined;
@@ -141,6 +213,14 @@ async function runWorker(job: LayerJob): Promise<void> {
     while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
     return queue.shift()!;
   };
+  for (;;) {
+    const message = await next();
+    if (message.type === 'job') await runJob(message.job, port, next);
+  }
+}
+
+/** Unpacks one layer from the chunks the main thread posts, then waits for `finish`. */
+async function runJob(job: LayerJob, port: NonNullable<typeof parentPort>, next: () => Promise<ToWorker>): Promise<void> {
   const posted = async function* (): AsyncGenerator<Buffer> {
     for (;;) {
       const message = await next();
@@ -172,9 +252,8 @@ async function runWorker(job: LayerJob): Promise<void> {
   } catch (error) {
     report(error);
   }
-  port.close();
 }
 
-if (!isMainThread && (workerData as LayerJob | undefined)?.root) {
-  void runWorker(workerData as LayerJob);
+if (!isMainThread && (workerData as Record<string, unknown> | undefined)?.[WORKER_MARK] === true) {
+  void runWorker();
 }
