@@ -177,7 +177,7 @@ export class AgentCluster {
     }
   }
 
-  /** PUT /v1/units/NAME. Throws with the API's answer when it is not 2xx. */
+  /** PUT /v1/units/NAME. Throws with the API's response body when the status is not 2xx. */
   async submit(name: string, text: string, desiredState: string): Promise<void> {
     const response = await fetch(`${this.httpEndpoint}/v1/units/${encodeURIComponent(name)}`, {
       method: 'PUT',

@@ -246,7 +246,7 @@ export class Supervisor {
       try {
         info = await this.options.ports.runtime.state(managed.record.containerId);
       } catch (error) {
-        // Only a container the runtime no longer knows counts as gone; a failed read is retried.
+        // Only a container the runtime no longer lists counts as gone, and a failed read is retried.
         this.log.warn({ err: error, unit: managed.record.unit, container: managed.record.containerId }, 'reading the container state failed');
         continue;
       }

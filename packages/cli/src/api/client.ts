@@ -55,7 +55,7 @@ const JOURNAL_MACHINE_HEADER = 'x-berth-machine-id';
 /** An open journal response. */
 export interface JournalStream {
   body: ReadableStream<Uint8Array>;
-  /** Machine the lines come from, or null when the scheduler did not say. */
+  /** Machine the lines come from, or null when the scheduler sent no machine header. */
   machineId: string | null;
 }
 

@@ -34,7 +34,7 @@ export async function journalCommand(argument: string, options: JournalOptions, 
   const client = context.client();
   const journal = await client.openJournal(name, { lines: options.lines, follow: options.follow === true, machine: options.machine });
   if (options.machine === undefined) {
-    // A Global unit runs on several machines; say which one this journal comes from.
+    // A Global unit runs on several machines, so name the machine this journal comes from.
     const machineIds = (await client.getUnit(name)).machineIds ?? [];
     if (machineIds.length > 1 && journal.machineId !== null) {
       context.io.stderr.write(`berthctl: showing ${name} on machine ${journal.machineId}; it runs on ${machineIds.length} machines, pick one with --machine ID\n`);

@@ -1,5 +1,5 @@
 /**
- * The image package's failures, one class per kind. `retryable` tells a caller (the agent's retry
+ * The image package's failures, one class per kind. `retryable` informs a caller (the agent's retry
  * loop, the registry client's backoff) whether trying again later can succeed.
  */
 export abstract class ImageError extends Error {
@@ -36,7 +36,7 @@ export class DigestMismatchError extends ImageError {
   readonly retryable = false;
 }
 
-/** A network failure or 5xx/429 answer that outlasted the retry budget. */
+/** A network failure or 5xx/429 response that outlasted the retry budget. */
 export class TransientRegistryError extends ImageError {
   readonly retryable = true;
 }

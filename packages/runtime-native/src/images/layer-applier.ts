@@ -388,7 +388,7 @@ export class LayerApplier {
     }
   }
 
-  /** Finds the shallowest implicit directory of this layer that stands where a lower layer has a symlink. */
+  /** Finds the shallowest implicit directory of this layer that sits where a lower layer has a symlink. */
   private async nextDirOverLowerSymlink(lowerRoots: string[], notLinks: Set<string>): Promise<string | undefined> {
     if (lowerRoots.length === 0) return undefined;
     const opaque = this.opaqueDirs();

@@ -191,8 +191,10 @@ describe('HostNetwork in simulated hosts', function () {
   it('connects two containers on one host by address', async function () {
     const one = await setup(hostA, 'one');
     const two = await setup(hostA, 'two');
-    assert.ok(one.address && one.netnsPath, 'container one has an address and a namespace');
-    assert.ok(two.address && two.netnsPath, 'container two has an address and a namespace');
+    assert.ok(one.address, 'container one has an address');
+    assert.ok(one.netnsPath, 'container one has a namespace');
+    assert.ok(two.address, 'container two has an address');
+    assert.ok(two.netnsPath, 'container two has a namespace');
     assert.notEqual(one.address, two.address);
     assert.equal(one.gateway, '10.99.0.1');
     track(serve(two.netnsPath, join(hostA.root, 'www-two'), 'two'));

@@ -154,7 +154,7 @@ export class ReconcilerService implements OnApplicationBootstrap, OnModuleDestro
       await this.store.waitForRevision(revision);
     }
 
-    // Operators need to see which unit moved where and why; a bulk placement of thousands of
+    // Operators need to see which unit moved where and why. A bulk placement of thousands of
     // units would flood the log, so only its summary stays at info level.
     const changeLevel = plan.changes.length <= MAX_CHANGES_LOGGED_AT_INFO ? 'info' : 'debug';
     for (const change of plan.changes) {
