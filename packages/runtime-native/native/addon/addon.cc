@@ -2,6 +2,7 @@
 // non-blocking container operations (start, kill, liveness) directly. Waiting for a container's
 // exit is a uv_poll on a pidfd of its monitor, so no thread is parked per container.
 #include <fcntl.h>
+#include <malloc.h>
 #include <napi.h>
 #include <signal.h>
 #include <spawn.h>
@@ -338,6 +339,13 @@ Napi::Value WatchExit(const Napi::CallbackInfo &info) {
   return Napi::Value(env, promise);
 }
 
+// Returns the free pages of every malloc arena to the kernel (glibc 2.8 and later, malloc_trim(3)),
+// which glibc otherwise keeps after a burst of allocations. Returns true when some were released.
+// glibc locks each arena in turn, so call it when the process is quiet.
+Napi::Value TrimMalloc(const Napi::CallbackInfo &info) {
+  return Napi::Boolean::New(info.Env(), malloc_trim(0) == 1);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("loadHelper", Napi::Function::New(env, LoadHelper));
   exports.Set("create", Napi::Function::New(env, Create));
@@ -345,6 +353,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("kill", Napi::Function::New(env, Kill));
   exports.Set("processAlive", Napi::Function::New(env, ProcessAlive));
   exports.Set("watchExit", Napi::Function::New(env, WatchExit));
+  exports.Set("trimMalloc", Napi::Function::New(env, TrimMalloc));
   return exports;
 }
 

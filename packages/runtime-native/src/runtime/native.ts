@@ -19,6 +19,11 @@ export interface NativeRuntime {
   processAlive(pid: number, startTime: number): boolean;
   /** Resolves when the process exits (at once if it is already gone). */
   watchExit(pid: number, startTime: number): Promise<void>;
+  /**
+   * Calls glibc's `malloc_trim(0)`, which returns the free memory of every malloc arena to the
+   * kernel. Returns true when it released some. A daemon calls it after a burst of work.
+   */
+  trimMalloc(): boolean;
 }
 
 /** Directory holding berth_runtime.node and berth-runtime-helper, built by `npm run build`. */
