@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 lsan_build="$PWD/build/lsan"
-make -s -C native BUILD="$lsan_build" CFLAGS="-O1 -g -fsanitize=leak -fno-omit-frame-pointer" "$lsan_build/berth-runtime-helper"
+make -s -C native BUILD="$lsan_build" HELPER_LDFLAGS= CFLAGS="-O1 -g -fsanitize=leak -fno-omit-frame-pointer" "$lsan_build/berth-runtime-helper"
 
 logs=$(mktemp -d /tmp/berth-leaks-XXXXXX)
 trap 'rm -rf "$logs"' EXIT

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <limits.h>
 #include <linux/sched.h>
+#include <malloc.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -415,6 +416,9 @@ int monitor_run(struct container_spec *spec, int result_fd)
 	}
 	close(sync[0]);
 	report(result_fd, init);
+	/* The monitor lives as long as the container; give back the heap that parsing the spec and
+	 * compiling a seccomp profile used. */
+	malloc_trim(0);
 
 	struct exit_record rec = wait_for_exit(spec, init);
 	remove_fifo(spec);

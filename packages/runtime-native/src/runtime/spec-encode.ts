@@ -351,11 +351,16 @@ function encodeSeccomp(w: RecordWriter, spec: OciSpec, fail: Fail, cacheDir: str
     for (const name of rule.names) w.record('seccompRule', name, act, rule.args?.length ?? 0, ...args);
   }
   if (cacheDir) {
-    // The key covers exactly the records the program is compiled from.
-    const key = createHash('sha256').update(w.since(start)).digest('hex');
+    // The key covers exactly the records the program is compiled from, and how the helper
+    // compiles them.
+    const key = createHash('sha256').update(SECCOMP_COMPILER_VERSION).update(w.since(start)).digest('hex');
     w.record('seccompCache', join(cacheDir, `${key}.bpf`));
   }
 }
+
+/** Changes whenever the helper compiles the same records into a different program, so that
+ * programs cached by an earlier version are not reused. 2: binary-tree optimization. */
+const SECCOMP_COMPILER_VERSION = 'berth-seccomp-2';
 
 const DEVICE_ACCESS_BITS: Record<string, number> = { m: 1, r: 2, w: 4 };
 
