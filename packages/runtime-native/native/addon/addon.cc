@@ -101,23 +101,50 @@ Napi::Value LoadHelper(const Napi::CallbackInfo &info) {
   return env.Undefined();
 }
 
+// Write `data` to `fd` completely; returns 0 or an errno value.
+int WriteAll(int fd, const std::string &data) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t n = write(fd, data.data() + done, data.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    done += static_cast<size_t>(n);
+  }
+  return 0;
+}
+
+// Does all of `create` in one thread-pool job, so a container start costs the event loop a single
+// round trip: reserves the state directory (mkdir fails with EEXIST for a taken id), writes
+// meta.json, hands the encoded spec to the helper through a memfd (it never touches the disk, and
+// it may carry secrets in the environment) and waits for the helper's result line.
 class CreateWorker : public Napi::AsyncWorker {
  public:
-  CreateWorker(Napi::Env env, std::string state_dir, int stdout_fd, int stderr_fd)
+  CreateWorker(Napi::Env env, std::string state_dir, std::string meta, std::string spec, int stdout_fd, int stderr_fd)
       : Napi::AsyncWorker(env),
         deferred_(Napi::Promise::Deferred::New(env)),
         state_dir_(std::move(state_dir)),
+        meta_(std::move(meta)),
+        spec_(std::move(spec)),
         stdout_fd_(stdout_fd),
         stderr_fd_(stderr_fd) {}
 
   Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
+    if (mkdir(state_dir_.c_str(), 0700) < 0) return Fail(errno, "mkdir " + state_dir_);
+    state_dir_created_ = true;
+    if (WriteMeta() < 0) return;
+    int spec_fd = SpecMemfd();
+    if (spec_fd < 0) return;
     int result[2];
-    if (pipe2(result, O_CLOEXEC) < 0) return Fail(errno, "pipe2");
+    if (pipe2(result, O_CLOEXEC) < 0) {
+      close(spec_fd);
+      return Fail(errno, "pipe2");
+    }
     pid_t helper = -1;
-    int ret = Spawn(result[1], &helper);
+    int ret = Spawn(spec_fd, result[1], &helper);
     close(result[1]);
+    close(spec_fd);
     if (ret != 0) {
       close(result[0]);
       return Fail(ret, "posix_spawn berth-runtime-helper");
@@ -132,20 +159,49 @@ class CreateWorker : public Napi::AsyncWorker {
 
   void OnOK() override {
     Napi::Env env = Env();
-    if (failure_.code != 0)
-      deferred_.Reject(MakeError(env, failure_.code, failure_.message).Value());
-    else
+    if (failure_.code == 0) {
       deferred_.Resolve(Napi::Number::New(env, pid_));
+      return;
+    }
+    Napi::Error error = MakeError(env, failure_.code, failure_.message);
+    // Tells the caller whether the state directory is this create's to remove: after a failed
+    // mkdir it belongs to another container (EEXIST) or never existed.
+    error.Set("stateDirCreated", Napi::Boolean::New(env, state_dir_created_));
+    deferred_.Reject(error.Value());
   }
 
  private:
-  int Spawn(int result_fd, pid_t *pid) {
+  int WriteMeta() {
+    std::string path = state_dir_ + "/meta.json";
+    int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd < 0) return Fail(errno, "open " + path), -1;
+    int ret = WriteAll(fd, meta_);
+    if (close(fd) < 0 && ret == 0) ret = errno;
+    if (ret != 0) return Fail(ret, "write " + path), -1;
+    return 0;
+  }
+
+  int SpecMemfd() {
+    int fd = memfd_create("berth-spec", MFD_CLOEXEC);
+    if (fd < 0) return Fail(errno, "memfd_create for the container spec"), -1;
+    int ret = WriteAll(fd, spec_);
+    if (ret == 0 && lseek(fd, 0, SEEK_SET) < 0) ret = errno;
+    if (ret != 0) {
+      close(fd);
+      return Fail(ret, "write the container spec into a memfd"), -1;
+    }
+    return fd;
+  }
+
+  int Spawn(int spec_fd, int result_fd, pid_t *pid) {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
-    // The helper takes fds 4 and 5 as the container's stdout and stderr when the spec says so.
-    // They are copied first, because the caller's fds may be 1 and 2, which become /dev/null.
+    // The helper reads the spec from fd 6 and takes fds 4 and 5 as the container's stdout and
+    // stderr when the spec says so. They are copied first, because the caller's fds may be 1 and
+    // 2, which become /dev/null.
     if (stdout_fd_ >= 0) posix_spawn_file_actions_adddup2(&actions, stdout_fd_, 4);
     if (stderr_fd_ >= 0) posix_spawn_file_actions_adddup2(&actions, stderr_fd_, 5);
+    posix_spawn_file_actions_adddup2(&actions, spec_fd, 6);
     posix_spawn_file_actions_adddup2(&actions, result_fd, 3);
     posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
@@ -198,8 +254,11 @@ class CreateWorker : public Napi::AsyncWorker {
 
   Napi::Promise::Deferred deferred_;
   std::string state_dir_;
+  std::string meta_;
+  std::string spec_;
   int stdout_fd_;
   int stderr_fd_;
+  bool state_dir_created_ = false;
   NativeFailure failure_{0, ""};
   int pid_ = 0;
 };
@@ -207,9 +266,13 @@ class CreateWorker : public Napi::AsyncWorker {
 Napi::Value Create(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   if (helper_fd < 0) throw MakeError(env, ENOEXEC, "create: loadHelper was not called");
-  int stdout_fd = info.Length() > 1 && info[1].IsNumber() ? info[1].As<Napi::Number>().Int32Value() : -1;
-  int stderr_fd = info.Length() > 2 && info[2].IsNumber() ? info[2].As<Napi::Number>().Int32Value() : -1;
-  auto *worker = new CreateWorker(env, info[0].As<Napi::String>(), stdout_fd, stderr_fd);
+  if (info.Length() < 3 || !info[0].IsString() || !info[1].IsString() || !info[2].IsBuffer())
+    throw MakeError(env, EINVAL, "create: expected (stateDir, meta, specBuffer[, stdoutFd, stderrFd])");
+  Napi::Buffer<char> spec = info[2].As<Napi::Buffer<char>>();
+  int stdout_fd = info.Length() > 3 && info[3].IsNumber() ? info[3].As<Napi::Number>().Int32Value() : -1;
+  int stderr_fd = info.Length() > 4 && info[4].IsNumber() ? info[4].As<Napi::Number>().Int32Value() : -1;
+  auto *worker = new CreateWorker(env, info[0].As<Napi::String>(), info[1].As<Napi::String>(),
+                                  std::string(spec.Data(), spec.Length()), stdout_fd, stderr_fd);
   Napi::Promise promise = worker->Promise();
   worker->Queue();
   return promise;

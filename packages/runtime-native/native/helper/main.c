@@ -1,8 +1,9 @@
 /* berth-runtime-helper: creates one container and stays behind as its monitor.
  *
  * Usage: berth-runtime-helper create STATE_DIR
- * The serialised spec is read from STATE_DIR/spec.bin; the result line goes to fd 3. Fds 4 and 5
- * carry the container's stdout and stderr when the spec says they are inherited. */
+ * The serialised spec is read from fd 6; the result line goes to fd 3. Fds 4 and 5 carry the
+ * container's stdout and stderr when the spec says they are inherited. STATE_DIR holds the
+ * container's records. */
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <limits.h>
@@ -24,6 +25,8 @@
 /* Descriptors the caller may pass for the container's stdout and stderr (see spec.h). */
 #define INHERITED_STDOUT_FD 4
 #define INHERITED_STDERR_FD 5
+/* The encoded spec (see spec.h), read once and closed. */
+#define SPEC_FD 6
 #define REQUIRED_SEALS (F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE)
 
 extern char **environ;
@@ -68,17 +71,13 @@ static void report_failure(void)
 	dprintf(RESULT_FD, "err %d %s\n", berth_err.code, berth_err.message);
 }
 
-static int read_spec(const char *state_dir, struct container_spec *spec)
+/* The caller passes the encoded spec in a memfd, so it never reaches the disk: it may carry
+ * secrets in the environment. The descriptor is closed before anything else runs. */
+static int read_spec(struct container_spec *spec)
 {
-	char path[PATH_MAX];
+	int ret = spec_read(SPEC_FD, spec);
 
-	snprintf(path, sizeof(path), "%s/spec.bin", state_dir);
-	cleanup_fd int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return berth_fail(errno, "open %s", path);
-	int ret = spec_read(fd, spec);
-	/* The spec may carry secrets in the environment; it has no use after this point. */
-	unlink(path);
+	close(SPEC_FD);
 	return ret;
 }
 
@@ -87,7 +86,9 @@ static int create(const char *state_dir)
 	struct container_spec spec;
 	pid_t pid;
 
-	if (read_spec(state_dir, &spec) < 0) {
+	if (read_spec(&spec) < 0 ||
+	    (strcmp(spec.state_dir, state_dir) != 0 &&
+	     berth_fail(EINVAL, "the spec is for state directory %s, not %s", spec.state_dir, state_dir) < 0)) {
 		spec_free(&spec);
 		report_failure();
 		return 1;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { ContainerStateError, InvalidArgumentError } from './errors';
+import { ContainerExistsError, ContainerStateError, InvalidArgumentError } from './errors';
 import { Runtime } from './runtime';
 import { makeBusyboxBundle, TestBundle } from './testing/busybox-bundle';
 import { leftoverTestCgroups, testCgroupsPath, TestRuntime } from './testing/container-run';
@@ -64,12 +64,26 @@ describe('runtime lifecycle', function () {
     await rt.runtime.delete(id, { force: true });
   });
 
-  it('rejects a duplicate id', async () => {
+  it('rejects a duplicate id and leaves the first container intact', async () => {
     const id = rt.nextId('dup');
     const b = bundle({ args: ['sleep', '30'], cgroupsPath: testCgroupsPath(id) });
-    await rt.runtime.create(id, b.dir);
-    await assert.rejects(rt.runtime.create(id, b.dir), /already exists/);
+    const first = await rt.runtime.create(id, b.dir);
+    await assert.rejects(rt.runtime.create(id, b.dir), ContainerExistsError);
+    const state = await rt.runtime.state(id);
+    assert.equal(state.status, 'created');
+    assert.equal(state.pid, first.pid);
     await rt.runtime.delete(id, { force: true });
+  });
+
+  it('keeps the encoded spec out of the state directory', async () => {
+    const id = rt.nextId('nospec');
+    const b = bundle({ args: ['sleep', '30'], env: ['PATH=/bin', 'TOKEN=not-on-disk'], cgroupsPath: testCgroupsPath(id) });
+    await rt.runtime.create(id, b.dir);
+    const dir = join(rt.runDir, id);
+    assert.deepEqual(readdirSync(dir).sort(), ['exec.fifo', 'meta.json', 'process.json']);
+    for (const name of ['meta.json', 'process.json']) assert.doesNotMatch(readFileSync(join(dir, name), 'utf8'), /not-on-disk/);
+    await rt.runtime.delete(id, { force: true });
+    assert.equal(existsSync(dir), false);
   });
 
   it('rejects option values of the wrong type', async () => {

@@ -7,10 +7,12 @@ export interface NativeRuntime {
   /** Copies the helper executable into a sealed memfd that every `create` runs from. */
   loadHelper(path: string): void;
   /**
-   * Spawns the helper on STATE_DIR/spec.bin; resolves with the container init's host pid.
+   * Creates STATE_DIR (rejecting with code EEXIST when it exists), writes `meta` to its
+   * meta.json and runs the helper on the encoded `spec`; resolves with the container init's host
+   * pid. A rejection carries `stateDirCreated`, true when STATE_DIR was made by this call.
    * `stdoutFd`/`stderrFd` (or -1) become the container's stdout/stderr when the spec inherits them.
    */
-  create(stateDir: string, stdoutFd?: number, stderrFd?: number): Promise<number>;
+  create(stateDir: string, meta: string, spec: Buffer, stdoutFd?: number, stderrFd?: number): Promise<number>;
   /** Writes the start byte into STATE_DIR/exec.fifo and removes the FIFO. */
   start(stateDir: string): void;
   /** Signals `pid` through a pidfd, after checking its start time still matches. */

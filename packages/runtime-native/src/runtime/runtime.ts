@@ -3,11 +3,11 @@ import { mkdir, readFile, rmdir, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 
 import { CgroupLayout, detectCgroupLayout } from './cgroup-layout';
-import { ContainerStateError, InvalidArgumentError, InvalidSpecError, RuntimeError, toNativeError } from './errors';
+import { ContainerExistsError, ContainerStateError, InvalidArgumentError, InvalidSpecError, RuntimeError, toNativeError } from './errors';
 import { expectInteger, expectString, NativeRuntime, nativeRuntime } from './native';
 import { ContainerState, OciSpec } from './oci-types';
 import { encodeSpec } from './spec-encode';
-import { ProcessRecord, StateStore } from './state-store';
+import { ContainerMeta, ProcessRecord, StateStore } from './state-store';
 
 /** Default run directory; it must be on a file system that does not survive reboots. */
 export const DEFAULT_RUN_DIR = '/run/berth/runtime';
@@ -58,36 +58,43 @@ export class Runtime {
   async create(id: string, bundlePath: string, options: CreateOptions = {}): Promise<ContainerState> {
     const bundle = resolve(expectString('bundlePath', bundlePath));
     checkCreateOptions(options);
-    const spec = await readConfig(bundle);
-    const stateDir = await this.store.reserve(id);
+    const stateDir = this.store.dirFor(id);
+    const [spec, seccompCacheDir] = await Promise.all([readConfig(bundle), this.prepareRunDir()]);
+    const encoded = encodeSpec({ id, stateDir, bundle, spec, layout: this.cgroupLayout ?? detectCgroupLayout(), seccompCacheDir, ...options });
+    const meta: ContainerMeta = { ociVersion: spec.ociVersion, id, bundle, annotations: spec.annotations ?? {}, created: new Date().toISOString() };
     try {
-      const seccompCacheDir = await this.seccompCacheDir();
-      const encoded = encodeSpec({ id, stateDir, bundle, spec, layout: this.cgroupLayout ?? detectCgroupLayout(), seccompCacheDir, ...options });
-      const meta = { ociVersion: spec.ociVersion, id, bundle, annotations: spec.annotations ?? {}, created: new Date().toISOString() };
-      await this.store.writeMeta(id, meta);
-      await this.store.writeSpecBlob(id, encoded.blob);
-      const pid = await this.native.create(stateDir, options.stdoutFd ?? -1, options.stderrFd ?? -1).catch((error: unknown) => {
-        throw toNativeError(error, `create container "${id}" from ${bundle}`);
-      });
+      // One thread-pool job reserves the state directory, writes meta.json and runs the helper.
+      const pid = await this.native.create(stateDir, JSON.stringify(meta), encoded.blob, options.stdoutFd ?? -1, options.stderrFd ?? -1);
       return { ...meta, status: 'created', pid };
     } catch (error) {
-      await this.store.remove(id);
-      throw error;
+      const failure = error as { code?: string; stateDirCreated?: boolean };
+      if (failure.stateDirCreated !== true && failure.code === 'EEXIST') throw new ContainerExistsError(id);
+      if (failure.stateDirCreated === true) await this.store.remove(id);
+      throw toNativeError(error, `create container "${id}" from ${bundle}`);
     }
   }
 
-  private cacheDirReady: Promise<string> | undefined;
+  private runDirReady: Promise<string> | undefined;
 
-  /** Compiled seccomp programs, keyed by profile hash, so only the first container compiles one. */
-  private seccompCacheDir(): Promise<string> {
+  /**
+   * Creates the run directory and its cache of compiled seccomp programs (keyed by profile hash,
+   * so only the first container with a profile compiles it) once; resolves with the cache path.
+   */
+  private prepareRunDir(): Promise<string> {
     const dir = join(this.runDir, '.seccomp-cache');
-    this.cacheDirReady ??= mkdir(dir, { recursive: true, mode: 0o700 }).then(async () => {
+    this.runDirReady ??= (async () => {
+      await mkdir(this.runDir, { recursive: true, mode: 0o711 });
+      await mkdir(dir, { recursive: true, mode: 0o700 });
       // The helper loads cached programs unchecked, so the directory must be root's alone.
       const info = await stat(dir);
       if (info.uid !== 0 || (info.mode & 0o077) !== 0) throw new RuntimeError(`seccomp cache ${dir} must be owned by root with mode 0700`);
       return dir;
+    })();
+    // A failure (a full disk, say) is not kept: the next create tries again.
+    this.runDirReady.catch(() => {
+      this.runDirReady = undefined;
     });
-    return this.cacheDirReady;
+    return this.runDirReady;
   }
 
   /** Releases a created container's process into the user program. */
@@ -113,16 +120,20 @@ export class Runtime {
 
   /** Returns the OCI state, with the exit record once the container has stopped. */
   async state(id: string): Promise<ContainerState> {
-    const meta = await this.store.readMeta(id);
-    const proc = await this.store.readProcess(id);
+    return (await this.inspect(id)).state;
+  }
+
+  /** The OCI state together with the monitor's record it was derived from. */
+  private async inspect(id: string): Promise<{ state: ContainerState; proc: ProcessRecord | undefined }> {
+    const [meta, proc] = await Promise.all([this.store.readMeta(id), this.store.readProcess(id)]);
     const base = { ociVersion: meta.ociVersion, id, bundle: meta.bundle, annotations: meta.annotations, created: meta.created };
-    if (!proc) return { ...base, status: 'creating' };
+    if (!proc) return { state: { ...base, status: 'creating' }, proc };
     if (proc.status === 'stopped') {
-      return { ...base, status: 'stopped', exitCode: proc.exitCode, exitSignal: proc.exitSignal, oomKilled: proc.oomKilled };
+      return { state: { ...base, status: 'stopped', exitCode: proc.exitCode, exitSignal: proc.exitSignal, oomKilled: proc.oomKilled }, proc };
     }
-    if (!this.native.processAlive(proc.pid, proc.pidStartTime)) return { ...base, status: 'stopped' };
+    if (!this.native.processAlive(proc.pid, proc.pidStartTime)) return { state: { ...base, status: 'stopped' }, proc };
     const status = (await this.store.awaitingStart(id)) ? 'created' : 'running';
-    return { ...base, status, pid: proc.pid };
+    return { state: { ...base, status, pid: proc.pid }, proc };
   }
 
   /** Sends `signal` (a name such as "SIGTERM" or "TERM", or a number) to the container's init. */
@@ -152,15 +163,12 @@ export class Runtime {
    * Throws ContainerStateError for a running container without `force`.
    */
   async delete(id: string, options: { force?: boolean } = {}): Promise<void> {
-    const state = await this.state(id);
+    const { state, proc } = await this.inspect(id);
     if (state.status === 'running' && !options.force) throw new ContainerStateError(id, 'running', 'delete (use force)');
-    const proc = await this.store.readProcess(id);
-    if (proc && state.status !== 'stopped') {
-      this.native.kill(proc.pid, proc.pidStartTime, osConstants.signals.SIGKILL);
-    }
     // A stopped record is written after the monitor removed the cgroups; anything else may
     // have lost its monitor, so the cgroups are checked here.
     if (proc && proc.status !== 'stopped') {
+      if (state.status !== 'stopped') this.native.kill(proc.pid, proc.pidStartTime, osConstants.signals.SIGKILL);
       await this.waitExit(id);
       await removeCgroups(proc);
     }
@@ -181,8 +189,7 @@ export class Runtime {
   }
 
   private async liveProcess(id: string, operation: string): Promise<ProcessRecord> {
-    const state = await this.state(id);
-    const proc = await this.store.readProcess(id);
+    const { state, proc } = await this.inspect(id);
     if (!proc || state.status === 'stopped' || state.status === 'creating') throw new ContainerStateError(id, state.status, operation);
     return proc;
   }

@@ -101,4 +101,25 @@ describe('spec encoding', () => {
     const text = encode().blob.toString('utf8');
     for (const dev of ['/dev/null', '/dev/zero', '/dev/full', '/dev/random', '/dev/urandom', '/dev/tty']) assert.ok(text.includes(dev), dev);
   });
+
+  it('encodes a profile seen before the same way as the first time', () => {
+    const withCache = (edit: (spec: OciSpec) => void = () => undefined) =>
+      encodeSpec({ id: 'c1', stateDir: '/run/x/c1', bundle: '/bundle', spec: spec(edit), layout: LAYOUT, seccompCacheDir: '/run/x/.seccomp' }).blob.toString('utf8');
+    const spec = (edit: (spec: OciSpec) => void) => {
+      const s = defaultSpec({ args: ['true'] });
+      edit(s);
+      return s;
+    };
+    const first = withCache();
+    assert.equal(withCache(), first);
+    // A changed rule must change the records and the cache key, not reuse the earlier encoding.
+    const changed = withCache((s) => s.linux!.seccomp!.syscalls!.push({ names: ['reboot'], action: 'SCMP_ACT_KILL' }));
+    assert.notEqual(changed, first);
+    const key = (text: string) => /seccompCache,\d+:([^,]+),/.exec(text)?.[1];
+    assert.match(key(first) ?? '', /^\/run\/x\/\.seccomp\/[0-9a-f]{64}\.bpf$/);
+    assert.notEqual(key(changed), key(first));
+    assert.ok(changed.includes('6:reboot,'));
+    // Invalid profiles are still rejected after a valid one was remembered.
+    assert.throws(() => withCache((s) => (s.linux!.seccomp!.defaultAction = 'SCMP_ACT_NOPE')), InvalidSpecError);
+  });
 });

@@ -1,8 +1,8 @@
 import { constants } from 'node:fs';
-import { access, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, readdir, readFile, rm, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
-import { ContainerExistsError, ContainerNotFoundError, InvalidArgumentError } from './errors';
+import { ContainerNotFoundError, InvalidArgumentError } from './errors';
 
 /** Record written at create time (meta.json); the OCI state is derived from it. */
 export interface ContainerMeta {
@@ -39,27 +39,6 @@ export class StateStore {
       throw new InvalidArgumentError(`container id: expected 1-128 characters from [A-Za-z0-9_.@:-] starting with a letter or digit, got ${JSON.stringify(id)}`);
     }
     return join(this.runDir, id);
-  }
-
-  /** Creates the state directory; throws ContainerExistsError when the id is taken. */
-  async reserve(id: string): Promise<string> {
-    const dir = this.dirFor(id);
-    await mkdir(this.runDir, { recursive: true, mode: 0o711 });
-    try {
-      await mkdir(dir, { mode: 0o700 });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new ContainerExistsError(id);
-      throw error;
-    }
-    return dir;
-  }
-
-  async writeMeta(id: string, meta: ContainerMeta): Promise<void> {
-    await writeFile(join(this.dirFor(id), 'meta.json'), JSON.stringify(meta), { mode: 0o600 });
-  }
-
-  async writeSpecBlob(id: string, blob: Buffer): Promise<void> {
-    await writeFile(join(this.dirFor(id), 'spec.bin'), blob, { mode: 0o600 });
   }
 
   /** Throws ContainerNotFoundError when the container does not exist. */
@@ -102,7 +81,26 @@ export class StateStore {
     }
   }
 
+  /** Removes the state directory; a missing one is not an error. */
   async remove(id: string): Promise<void> {
-    await rm(this.dirFor(id), { recursive: true, force: true });
+    const dir = this.dirFor(id);
+    // The files the runtime writes are known, so two rounds of calls remove them; anything else
+    // found in the directory falls back to a recursive removal.
+    await Promise.all(STATE_FILES.map((name) => unlink(join(dir, name)).catch(ignoreMissing)));
+    try {
+      await rmdir(dir);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return;
+      if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw error;
+      await rm(dir, { recursive: true, force: true });
+    }
   }
+}
+
+/** Every file the runtime, the addon or the monitor creates in a container's state directory. */
+const STATE_FILES = ['meta.json', 'process.json', '.process.json.tmp', 'exec.fifo'];
+
+function ignoreMissing(error: NodeJS.ErrnoException): void {
+  if (error.code !== 'ENOENT') throw error;
 }
