@@ -7,6 +7,7 @@ import { SchedulerLink } from './connection/scheduler-link';
 import { ControlCommand, ControlServer, controlSocketPath } from './control/control-socket';
 import type { ContainerCommandRunner } from './health/probes';
 import { toReportMessage, UnitStatus } from './report/unit-status';
+import { MallocTrimmer } from './runtime/malloc-trimmer';
 import type { HostPorts } from './runtime/ports';
 import { AssignmentStore } from './state/assignment-store';
 import { AssignmentMessage, parseAssignment } from './supervise/desired-unit';
@@ -22,6 +23,11 @@ export interface AgentOptions {
   log: Logger;
   commandRunner: ContainerCommandRunner;
   client: AgentGatewayClientConstructor;
+  /**
+   * Returns free malloc memory to the kernel (the runtime addon's `trimMalloc`); the agent calls it
+   * when it has gone quiet after a burst of work. Leave it out where there is no addon (unit tests).
+   */
+  trimMalloc?: () => boolean;
 }
 
 /**
@@ -36,6 +42,7 @@ export class Agent {
   private readonly logRequests: LogRequests;
   private readonly control: ControlServer;
   private readonly log: Logger;
+  private readonly trimmer: MallocTrimmer | undefined;
   /** Statuses not yet sent because the stream was down, by unit. */
   private readonly unsent = new Map<string, UnitStatus>();
   private generation = 0n;
@@ -47,6 +54,10 @@ export class Agent {
   constructor(private readonly options: AgentOptions) {
     const { config } = options;
     this.log = options.log;
+    if (options.trimMalloc) {
+      this.trimmer = new MallocTrimmer(options.trimMalloc, (result) =>
+        this.log.debug({ ...result }, result.released ? 'returned free malloc memory to the kernel' : 'malloc had no free memory to return'));
+    }
     this.assignments = new AssignmentStore(config.stateDir);
     this.supervisor = new Supervisor({
       ports: options.ports,
@@ -90,6 +101,8 @@ export class Agent {
     this.logRequests.cancelAll();
     this.link.close();
     this.supervisor.close();
+    this.options.ports.images.close?.();
+    this.trimmer?.close();
     this.control.close();
   }
 
@@ -157,6 +170,8 @@ export class Agent {
   private report(status: UnitStatus): void {
     this.unsent.set(status.name, status);
     this.flushReports();
+    // Every pull, creation, start and exit changes a unit's state, so this marks the bursts of work.
+    this.trimmer?.noteActivity();
   }
 
   private flushReports(): void {

@@ -10,6 +10,7 @@ import { ConfigError, errorMessage } from './errors';
 import { NsenterCommandRunner } from './health/nsenter-runner';
 import { createLogger, Logger } from './logger';
 import { createNativePorts } from './runtime/native-adapters';
+import { nativeRuntime } from '@berth/runtime-native/dist/runtime/native';
 
 /** Process exit codes of berth-agent. */
 export const EXIT_OK = 0;
@@ -82,7 +83,10 @@ async function startAgent(config: AgentConfig, log: Logger): Promise<Agent> {
     registry: { auth: config.registryCredentials, insecureRegistries: config.insecureRegistries },
     onNetworkEvent: (event) => networkLog.debug({ event }, 'network event'),
   });
-  const agent = new Agent({ config, ports, log, commandRunner: new NsenterCommandRunner(), client: loadAgentGateway() });
+  const native = nativeRuntime();
+  const agent = new Agent({
+    config, ports, log, commandRunner: new NsenterCommandRunner(), client: loadAgentGateway(), trimMalloc: () => native.trimMalloc(),
+  });
   await agent.start();
   log.info({ schedulers: config.schedulers, stateDir: config.stateDir, runDir: config.runDir }, 'agent started');
   return agent;

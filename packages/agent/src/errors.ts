@@ -60,6 +60,14 @@ export class UnitActionError extends AgentError {
   }
 }
 
+/**
+ * The image pull process could not be started, exited before it returned a result, or was stopped
+ * with the agent. Retryable, because a new pull starts a new process.
+ */
+export class PullProcessError extends AgentError {
+  readonly retryable = true;
+}
+
 /** An operation the agent does not support (yet); the message says what instead. */
 export class NotSupportedError extends AgentError {
   readonly retryable = false;

@@ -1,23 +1,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
-import {
-  ContainerNotFoundError,
-  ContainerState,
-  defaultSpec,
-  formatReference,
-  HostNetwork,
-  ImageStore,
-  parseReference,
-  PullResult,
-  RegistryClientOptions,
-  Runtime,
-} from '@berth/runtime-native';
-import type { ImageRunConfig } from '../spec/image-config';
+// Deep imports instead of the package's index, which also loads the image pulling modules that
+// only the pull process needs (about 2 MiB of RSS in the agent).
+import type { RegistryClientOptions } from '@berth/runtime-native/dist/images/registry-client';
+import { HostNetwork } from '@berth/runtime-native/dist/network';
+import { ContainerNotFoundError, ContainerState, defaultSpec, Runtime } from '@berth/runtime-native/dist/runtime';
 import type { OciSpec } from '../spec/oci-types';
 import { containerRunDir } from '../supervise/container-steps';
 import { OverlayRootfs } from './overlay-rootfs';
-import { ContainerInfo, ContainerIo, HostPorts, ImagePort, LocalImage, PullProgress, RuntimePort } from './ports';
+import { ContainerInfo, ContainerIo, HostPorts, RuntimePort } from './ports';
+import { PullProcessImagePort } from './pull-process-port';
 
 /** Signal numbers to names (`9` to `SIGKILL`) for exit reports. */
 const SIGNAL_NAMES = new Map(Object.entries(osConstants.signals).map(([name, number]) => [number as number, name]));
@@ -90,66 +83,13 @@ function toContainerInfo(state: ContainerState): ContainerInfo {
   return info;
 }
 
-/** The image port over @berth/runtime-native's ImageStore. */
-export class ImageStorePort implements ImagePort {
-  constructor(
-    private readonly store: ImageStore,
-    private readonly registry: RegistryClientOptions,
-  ) {}
-
-  async lookup(reference: string): Promise<LocalImage | undefined> {
-    const canonical = formatReference(parseReference(reference));
-    const record = (await this.store.list()).find((candidate) => candidate.names.includes(canonical));
-    if (!record) return undefined;
-    for (const layer of record.layers) if (!(await this.store.store.hasSnapshot(layer.chainId))) return undefined;
-    const config = JSON.parse((await this.store.store.readBlob(record.configDigest)).toString('utf8')) as { config?: Record<string, unknown> };
-    return {
-      reference: canonical,
-      digest: record.indexDigest ?? record.digest,
-      layerDirs: record.layers.map((layer) => this.store.store.snapshotFs(layer.chainId)),
-      config: runConfigOf(config.config),
-    };
-  }
-
-  async pull(reference: string, onProgress: (progress: PullProgress) => void): Promise<LocalImage> {
-    const layers = new Map<string, { done: number; total: number }>();
-    const result: PullResult = await this.store.pull(reference, {
-      ...this.registry,
-      onProgress: (progress) => {
-        layers.set(progress.layer, { done: progress.bytesDone, total: progress.bytesTotal });
-        const totals = [...layers.values()].reduce((sum, layer) => ({ done: sum.done + layer.done, total: sum.total + layer.total }), { done: 0, total: 0 });
-        onProgress({ reference, completedBytes: totals.done, totalBytes: totals.total });
-      },
-    });
-    return {
-      reference: result.reference,
-      digest: result.digest,
-      layerDirs: result.layers.map((layer) => layer.snapshotPath),
-      config: runConfigOf(result.config.config),
-    };
-  }
-}
-
-/** Picks Entrypoint, Cmd, Env, WorkingDir and User from an image config, ignoring ill-typed values. */
-export function runConfigOf(config: Record<string, unknown> | undefined): ImageRunConfig {
-  const strings = (value: unknown) => (Array.isArray(value) && value.every((item) => typeof item === 'string') ? (value as string[]) : undefined);
-  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
-  return {
-    entrypoint: strings(config?.Entrypoint),
-    cmd: strings(config?.Cmd),
-    env: strings(config?.Env),
-    workingDir: text(config?.WorkingDir),
-    user: text(config?.User),
-  };
-}
-
 /** Paths and settings the real host ports need. */
 export interface NativePortsOptions {
   stateDir: string;
   runDir: string;
   bridgeName: string;
   containerSubnet: string;
-  registry: RegistryClientOptions;
+  registry: Pick<RegistryClientOptions, 'auth' | 'insecureRegistries'>;
   /** Receives the network library's typed events, for the agent's log. */
   onNetworkEvent?: (event: unknown) => void;
 }
@@ -165,7 +105,7 @@ export function createNativePorts(options: NativePortsOptions): HostPorts {
   if (options.onNetworkEvent) network.on('event', options.onNetworkEvent);
   return {
     runtime: new NativeRuntimePort(new Runtime({ runDir: join(options.runDir, 'runtime') }), options.runDir),
-    images: new ImageStorePort(new ImageStore({ stateDir: options.stateDir }), options.registry),
+    images: new PullProcessImagePort({ stateDir: options.stateDir, registry: options.registry }),
     network,
     rootfs: new OverlayRootfs(join(options.stateDir, 'rootfs')),
   };

@@ -28,6 +28,8 @@ export interface ImagePort {
   lookup(reference: string): Promise<LocalImage | undefined>;
   /** Pulls the image (skipping layers already present). Throws an error with `retryable` set. */
   pull(reference: string, onProgress: (progress: PullProgress) => void): Promise<LocalImage>;
+  /** Stops pulls still running, which then reject; called when the agent stops. */
+  close?(): void;
 }
 
 export type ContainerStatus = 'creating' | 'created' | 'running' | 'stopped';
