@@ -10,8 +10,10 @@
  * agent used to start the containers and per second while settling.
  *
  * Environment for investigations: BENCH_SETTLE_MS (wait before sampling, default 60000),
- * BENCH_NODE_FLAGS (extra node flags for the agent, such as --expose-gc or --trace-gc) and
- * BENCH_AGENT_LOG_LEVEL (print the agent's log at that level).
+ * BENCH_NODE_FLAGS (extra node flags for the agent, such as --expose-gc or --trace-gc),
+ * BENCH_AGENT_LOG_LEVEL (print the agent's log at that level), BENCH_AGENT_MAIN (the agent's
+ * main.js, to measure another build of the agent, such as one from an older commit) and
+ * BENCH_MAPPINGS=1 (print the agent's largest memory mappings at the first sample).
  *
  * The agent runs in its own network namespace behind a test bridge, as in the agent's integration
  * tests. Needs root, etcd, docker-registry, umoci, skopeo, iproute2, nftables and util-linux.
@@ -27,7 +29,9 @@ import {
 
 const REPO_ROOT = resolve(__dirname, '..', '..');
 const SCHEDULER_MAIN = join(REPO_ROOT, 'packages', 'scheduler', 'dist', 'main.js');
-const AGENT_MAIN = join(REPO_ROOT, 'packages', 'agent', 'dist', 'main.js');
+const AGENT_MAIN = process.env.BENCH_AGENT_MAIN ?? join(REPO_ROOT, 'packages', 'agent', 'dist', 'main.js');
+/** Mappings that BENCH_MAPPINGS=1 prints. */
+const MAPPINGS_SHOWN = 25;
 const DEFAULT_CONTAINERS = 50;
 /** Samples of the agent's memory once every container runs, one per second. */
 const SAMPLES = 10;
@@ -54,6 +58,20 @@ function memoryOf(pid: number): Memory {
 /** Time the process has spent on a CPU so far, in milliseconds (first field of schedstat, in ns). */
 function cpuMsOf(pid: number): number {
   return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[0]) / 1e6;
+}
+
+/** Returns the process's mappings with the largest RSS, from /proc/PID/smaps, one line each. */
+function largestMappings(pid: number): string[] {
+  const mappings: Array<{ line: string; rssKiB: number; anonKiB: number }> = [];
+  for (const block of readFileSync(`/proc/${pid}/smaps`, 'utf8').split(/\n(?=[0-9a-f]+-[0-9a-f]+ )/)) {
+    const [header = ''] = block.split('\n', 1);
+    const field = (name: string) => Number(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm').exec(block)?.[1] ?? 0);
+    mappings.push({ line: header, rssKiB: field('Rss'), anonKiB: field('Anonymous') });
+  }
+  return mappings
+    .sort((a, b) => b.rssKiB - a.rssKiB)
+    .slice(0, MAPPINGS_SHOWN)
+    .map((mapping) => `${String(mapping.rssKiB).padStart(7)} KiB RSS ${String(mapping.anonKiB).padStart(7)} KiB anonymous  ${mapping.line}`);
 }
 
 function summary(values: number[]): string {
@@ -161,6 +179,7 @@ async function main(): Promise<void> {
     const status = await runCommand(process.execPath, [AGENT_MAIN, 'status', '--run-dir', runDir]);
     console.log(`agent heap: ${JSON.stringify((JSON.parse(status.stdout) as { memory: unknown }).memory)}`);
     const agentSamples: Memory[] = [];
+    if (process.env.BENCH_MAPPINGS === '1') console.log(`agent mappings by RSS:\n${largestMappings(agent.child.pid!).join('\n')}`);
     for (let sample = 0; sample < SAMPLES; sample++) {
       agentSamples.push(memoryOf(agent.child.pid!));
       await new Promise((resolveSleep) => setTimeout(resolveSleep, 1000));
