@@ -16,6 +16,7 @@
 
 #include <cerrno>
 #include <string>
+#include <vector>
 
 extern char **environ;
 
@@ -278,6 +279,103 @@ Napi::Value Create(const Napi::CallbackInfo &info) {
   return promise;
 }
 
+// Reads a few small files in one thread-pool job. fs.promises.readFile takes four round trips
+// through the pool per file (open, fstat, read, close); the runtime reads two or three files per
+// operation. A missing file gives null; a file over `max_bytes` fails with EFBIG.
+class ReadFilesWorker : public Napi::AsyncWorker {
+ public:
+  ReadFilesWorker(Napi::Env env, std::vector<std::string> paths, size_t max_bytes)
+      : Napi::AsyncWorker(env),
+        deferred_(Napi::Promise::Deferred::New(env)),
+        paths_(std::move(paths)),
+        max_bytes_(max_bytes),
+        contents_(paths_.size()),
+        present_(paths_.size(), false) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+  void Execute() override {
+    for (size_t i = 0; i < paths_.size() && failure_.code == 0; i++) ReadOne(i);
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (failure_.code != 0) {
+      deferred_.Reject(MakeError(env, failure_.code, failure_.message).Value());
+      return;
+    }
+    Napi::Array result = Napi::Array::New(env, paths_.size());
+    for (size_t i = 0; i < paths_.size(); i++) {
+      if (present_[i])
+        result.Set(i, Napi::Buffer<char>::Copy(env, contents_[i].data(), contents_[i].size()));
+      else
+        result.Set(i, env.Null());
+    }
+    deferred_.Resolve(result);
+  }
+
+ private:
+  void ReadOne(size_t i) {
+    const std::string &path = paths_[i];
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+      if (errno != ENOENT) Fail(errno, "open " + path);
+      return;
+    }
+    std::string &out = contents_[i];
+    char buf[16384];
+    for (;;) {
+      ssize_t n = read(fd, buf, sizeof(buf));
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        Fail(errno, "read " + path);
+        break;
+      }
+      if (n == 0) {
+        present_[i] = true;
+        break;
+      }
+      if (out.size() + static_cast<size_t>(n) > max_bytes_) {
+        Fail(EFBIG, "read " + path + ": larger than " + std::to_string(max_bytes_) + " bytes");
+        break;
+      }
+      out.append(buf, static_cast<size_t>(n));
+    }
+    close(fd);
+  }
+
+  void Fail(int code, const std::string &message) {
+    failure_.code = code;
+    failure_.message = message;
+  }
+
+  Napi::Promise::Deferred deferred_;
+  std::vector<std::string> paths_;
+  size_t max_bytes_;
+  std::vector<std::string> contents_;
+  std::vector<bool> present_;
+  NativeFailure failure_{0, ""};
+};
+
+Napi::Value ReadFiles(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 2 || !info[0].IsArray() || !info[1].IsNumber())
+    throw MakeError(env, EINVAL, "readFiles: expected (paths, maxBytes)");
+  Napi::Array list = info[0].As<Napi::Array>();
+  std::vector<std::string> paths;
+  for (uint32_t i = 0; i < list.Length(); i++) {
+    Napi::Value item = list.Get(i);
+    if (!item.IsString()) throw MakeError(env, EINVAL, "readFiles: every path must be a string");
+    paths.push_back(item.As<Napi::String>());
+  }
+  double max_bytes = info[1].As<Napi::Number>().DoubleValue();
+  if (!(max_bytes >= 0)) throw MakeError(env, EINVAL, "readFiles: maxBytes must be a non-negative number");
+  auto *worker = new ReadFilesWorker(env, std::move(paths), static_cast<size_t>(max_bytes));
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
 // Releases a created container: one byte into its start FIFO. Every call here is non-blocking.
 Napi::Value Start(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -412,6 +510,7 @@ Napi::Value TrimMalloc(const Napi::CallbackInfo &info) {
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("loadHelper", Napi::Function::New(env, LoadHelper));
   exports.Set("create", Napi::Function::New(env, Create));
+  exports.Set("readFiles", Napi::Function::New(env, ReadFiles));
   exports.Set("start", Napi::Function::New(env, Start));
   exports.Set("kill", Napi::Function::New(env, Kill));
   exports.Set("processAlive", Napi::Function::New(env, ProcessAlive));

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
-import { ContainerExistsError, ContainerStateError, InvalidArgumentError } from './errors';
+import { ContainerExistsError, ContainerStateError, InvalidArgumentError, InvalidSpecError } from './errors';
 import { Runtime } from './runtime';
 import { makeBusyboxBundle, TestBundle } from './testing/busybox-bundle';
 import { leftoverTestCgroups, testCgroupsPath, TestRuntime } from './testing/container-run';
@@ -91,6 +91,14 @@ describe('runtime lifecycle', function () {
     await assert.rejects(rt.runtime.create(rt.nextId('opt'), b.dir, { stdoutFd: -1 }), /stdoutFd: expected an integer from 0 to 2147483647, got number -1/);
     await assert.rejects(rt.runtime.create(rt.nextId('opt'), b.dir, { stdoutPath: 7 as unknown as string }), /stdoutPath: expected a non-empty string, got number 7/);
     await assert.rejects(rt.runtime.kill(rt.nextId('opt'), 'SIGNOPE'), /signal: expected a signal name/);
+  });
+
+  it('names the bundle when config.json is missing or not a file', async () => {
+    const b = bundle({ args: ['true'] });
+    rmSync(join(b.dir, 'config.json'));
+    await assert.rejects(rt.runtime.create(rt.nextId('nocfg'), b.dir), (e: Error) => e instanceof InvalidSpecError && e.message.includes(join(b.dir, 'config.json')) && /no such file/.test(e.message));
+    mkdirSync(join(b.dir, 'config.json'));
+    await assert.rejects(rt.runtime.create(rt.nextId('dircfg'), b.dir), (e: Error) => e instanceof InvalidSpecError && /EISDIR|is a directory/i.test(e.message));
   });
 
   it('rejects ids that could escape the run directory', async () => {

@@ -13,6 +13,11 @@ export interface NativeRuntime {
    * `stdoutFd`/`stderrFd` (or -1) become the container's stdout/stderr when the spec inherits them.
    */
   create(stateDir: string, meta: string, spec: Buffer, stdoutFd?: number, stderrFd?: number): Promise<number>;
+  /**
+   * Reads small files in one thread-pool job; a missing file gives null. Rejects (code = errno
+   * name) for other failures, with EFBIG for a file larger than `maxBytes`.
+   */
+  readFiles(paths: string[], maxBytes: number): Promise<(Buffer | null)[]>;
   /** Writes the start byte into STATE_DIR/exec.fifo and removes the FIFO. */
   start(stateDir: string): void;
   /** Signals `pid` through a pidfd, after checking its start time still matches. */

@@ -46,8 +46,8 @@ export class Runtime {
   constructor(options: RuntimeOptions = {}) {
     this.runDir = resolve(options.runDir ?? DEFAULT_RUN_DIR);
     this.cgroupLayout = options.cgroupLayout;
-    this.store = new StateStore(this.runDir);
     this.native = nativeRuntime();
+    this.store = new StateStore(this.runDir, (paths, maxBytes) => this.native.readFiles(paths, maxBytes));
   }
 
   /**
@@ -59,7 +59,7 @@ export class Runtime {
     const bundle = resolve(expectString('bundlePath', bundlePath));
     checkCreateOptions(options);
     const stateDir = this.store.dirFor(id);
-    const [spec, seccompCacheDir] = await Promise.all([readConfig(bundle), this.prepareRunDir()]);
+    const [spec, seccompCacheDir] = await Promise.all([readConfig(this.native, bundle), this.prepareRunDir()]);
     const encoded = encodeSpec({ id, stateDir, bundle, spec, layout: this.cgroupLayout ?? detectCgroupLayout(), seccompCacheDir, ...options });
     const meta: ContainerMeta = { ociVersion: spec.ociVersion, id, bundle, annotations: spec.annotations ?? {}, created: new Date().toISOString() };
     try {
@@ -125,7 +125,7 @@ export class Runtime {
 
   /** The OCI state together with the monitor's record it was derived from. */
   private async inspect(id: string): Promise<{ state: ContainerState; proc: ProcessRecord | undefined }> {
-    const [meta, proc] = await Promise.all([this.store.readMeta(id), this.store.readProcess(id)]);
+    const { meta, proc } = await this.store.readRecords(id);
     const base = { ociVersion: meta.ociVersion, id, bundle: meta.bundle, annotations: meta.annotations, created: meta.created };
     if (!proc) return { state: { ...base, status: 'creating' }, proc };
     if (proc.status === 'stopped') {
@@ -208,16 +208,20 @@ function checkCreateOptions(options: CreateOptions): void {
   }
 }
 
-async function readConfig(bundle: string): Promise<OciSpec> {
+/** OCI configs are a few kilobytes; Docker's seccomp profile makes them about 16 KiB. */
+const MAX_CONFIG_BYTES = 4 * 1024 * 1024;
+
+async function readConfig(native: NativeRuntime, bundle: string): Promise<OciSpec> {
   const path = join(bundle, 'config.json');
-  let text: string;
+  let content: Buffer | null;
   try {
-    text = await readFile(path, 'utf8');
+    [content] = await native.readFiles([path], MAX_CONFIG_BYTES);
   } catch (error) {
     throw new InvalidSpecError(bundle, 'config.json', `cannot read ${path}: ${(error as Error).message}`);
   }
+  if (content === null) throw new InvalidSpecError(bundle, 'config.json', `cannot read ${path}: no such file`);
   try {
-    return JSON.parse(text) as OciSpec;
+    return JSON.parse(content.toString('utf8')) as OciSpec;
   } catch (error) {
     throw new InvalidSpecError(bundle, 'config.json', `invalid JSON: ${(error as Error).message}`);
   }

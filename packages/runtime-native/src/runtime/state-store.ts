@@ -1,5 +1,5 @@
 import { constants } from 'node:fs';
-import { access, readdir, readFile, rm, rmdir, unlink } from 'node:fs/promises';
+import { access, readdir, rm, rmdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { ContainerNotFoundError, InvalidArgumentError } from './errors';
@@ -27,11 +27,18 @@ export interface ProcessRecord {
   cgroupDirs: string[];
 }
 
+/** Records are a few hundred bytes; anything far larger is not one of ours. */
+const MAX_RECORD_BYTES = 1024 * 1024;
+
 const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_.@:-]{0,127}$/;
 
 /** The run directory: one subdirectory per container id. */
 export class StateStore {
-  constructor(readonly runDir: string) {}
+  /** `readFiles` reads small files, null for a missing one (the addon's, in one thread-pool job). */
+  constructor(
+    readonly runDir: string,
+    private readonly readFiles: (paths: string[], maxBytes: number) => Promise<(Buffer | null)[]>,
+  ) {}
 
   /** Throws InvalidArgumentError for ids that could escape the run directory or are too long. */
   dirFor(id: string): string {
@@ -41,24 +48,21 @@ export class StateStore {
     return join(this.runDir, id);
   }
 
-  /** Throws ContainerNotFoundError when the container does not exist. */
-  async readMeta(id: string): Promise<ContainerMeta> {
-    try {
-      return JSON.parse(await readFile(join(this.dirFor(id), 'meta.json'), 'utf8')) as ContainerMeta;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new ContainerNotFoundError(id, this.runDir);
-      throw error;
-    }
+  /**
+   * Reads meta.json and process.json together (process is undefined while the container is
+   * still being created). Throws ContainerNotFoundError when the container does not exist.
+   */
+  async readRecords(id: string): Promise<{ meta: ContainerMeta; proc: ProcessRecord | undefined }> {
+    const dir = this.dirFor(id);
+    const [meta, proc] = await this.readFiles([join(dir, 'meta.json'), join(dir, 'process.json')], MAX_RECORD_BYTES);
+    if (meta === null) throw new ContainerNotFoundError(id, this.runDir);
+    return { meta: JSON.parse(meta.toString('utf8')) as ContainerMeta, proc: proc === null ? undefined : (JSON.parse(proc.toString('utf8')) as ProcessRecord) };
   }
 
   /** Returns the monitor's record, or undefined while the container is still being created. */
   async readProcess(id: string): Promise<ProcessRecord | undefined> {
-    try {
-      return JSON.parse(await readFile(join(this.dirFor(id), 'process.json'), 'utf8')) as ProcessRecord;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-      throw error;
-    }
+    const [proc] = await this.readFiles([join(this.dirFor(id), 'process.json')], MAX_RECORD_BYTES);
+    return proc === null ? undefined : (JSON.parse(proc.toString('utf8')) as ProcessRecord);
   }
 
   /** Returns whether the start FIFO still exists, that is, `start` has not been called. */
