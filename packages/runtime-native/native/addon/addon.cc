@@ -8,6 +8,7 @@
 #include <spawn.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -15,6 +16,7 @@
 #include <uv.h>
 
 #include <cerrno>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -23,6 +25,20 @@ extern char **environ;
 namespace {
 
 int helper_fd = -1;
+
+// The helper server (`berth-runtime-helper serve`): started on the first create and again after
+// it exits, it forks one creation per request. Guarded by server_mutex, since creates run on
+// several thread-pool threads.
+std::mutex server_mutex;
+int server_fd = -1;
+pid_t server_pid = -1;
+
+// Request flags and layout shared with native/helper/server.h.
+constexpr uint32_t SERVER_HAS_STDOUT = 1;
+constexpr uint32_t SERVER_HAS_STDERR = 2;
+constexpr int SERVER_CONTROL_FD = 3;
+
+void StopServerLocked();
 
 struct NativeFailure {
   int code;
@@ -97,9 +113,112 @@ Napi::Value LoadHelper(const Napi::CallbackInfo &info) {
     close(copy);
     throw MakeError(env, saved, "copy " + path + " into a sealed memfd");
   }
+  std::lock_guard<std::mutex> lock(server_mutex);
+  // A server started from the previous copy would keep running the old program.
+  StopServerLocked();
   if (helper_fd >= 0) close(helper_fd);
   helper_fd = copy;
   return env.Undefined();
+}
+
+// Stops the helper server, if one runs. The caller holds server_mutex.
+void StopServerLocked() {
+  if (server_fd >= 0) close(server_fd);
+  if (server_pid > 0) {
+    kill(server_pid, SIGKILL);
+    while (waitpid(server_pid, nullptr, 0) < 0 && errno == EINTR) {
+    }
+  }
+  server_fd = -1;
+  server_pid = -1;
+}
+
+// Starts the helper server unless a live one exists; returns 0 or an errno value. The caller
+// holds server_mutex.
+int EnsureServerLocked() {
+  if (server_pid > 0) {
+    if (waitpid(server_pid, nullptr, WNOHANG) == 0) return 0;
+    // It exited and is now reaped, or it is no longer our child: start another.
+    close(server_fd);
+    server_fd = -1;
+    server_pid = -1;
+  }
+  int pair[2];
+  if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) return errno;
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  posix_spawn_file_actions_adddup2(&actions, pair[1], SERVER_CONTROL_FD);
+  posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
+  posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+  posix_spawnattr_t attr;
+  posix_spawnattr_init(&attr);
+  sigset_t none, all;
+  sigemptyset(&none);
+  sigfillset(&all);
+  posix_spawnattr_setsigmask(&attr, &none);
+  // Node ignores SIGPIPE, and an ignored signal stays ignored across execve.
+  posix_spawnattr_setsigdefault(&attr, &all);
+  posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+  std::string exe = "/proc/self/fd/" + std::to_string(helper_fd);
+  const char *argv[] = {"berth-runtime-helper", "serve", nullptr};
+  pid_t pid = -1;
+  int ret = posix_spawn(&pid, exe.c_str(), &actions, &attr, const_cast<char **>(argv), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  posix_spawnattr_destroy(&attr);
+  close(pair[1]);
+  if (ret != 0) {
+    close(pair[0]);
+    return ret;
+  }
+  server_fd = pair[0];
+  server_pid = pid;
+  return 0;
+}
+
+// Sends one creation request; returns 0 or an errno value (EPIPE when the server is gone).
+int SendRequestLocked(const std::string &state_dir, int result_fd, int spec_fd, int stdout_fd, int stderr_fd) {
+  uint32_t flags = (stdout_fd >= 0 ? SERVER_HAS_STDOUT : 0) | (stderr_fd >= 0 ? SERVER_HAS_STDERR : 0);
+  std::string payload(reinterpret_cast<const char *>(&flags), sizeof(flags));
+  payload.append(state_dir);
+  payload.push_back('\0');
+  int fds[4] = {result_fd, spec_fd, -1, -1};
+  size_t nfds = 2;
+  if (stdout_fd >= 0) fds[nfds++] = stdout_fd;
+  if (stderr_fd >= 0) fds[nfds++] = stderr_fd;
+  union {
+    struct cmsghdr align;
+    char buf[CMSG_SPACE(sizeof(fds))];
+  } control;
+  memset(&control, 0, sizeof(control));
+  struct iovec iov = {const_cast<char *>(payload.data()), payload.size()};
+  struct msghdr msg = {};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control.buf;
+  msg.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
+  struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+  cmsg->cmsg_level = SOL_SOCKET;
+  cmsg->cmsg_type = SCM_RIGHTS;
+  cmsg->cmsg_len = CMSG_LEN(sizeof(int) * nfds);
+  memcpy(CMSG_DATA(cmsg), fds, sizeof(int) * nfds);
+  for (;;) {
+    if (sendmsg(server_fd, &msg, MSG_NOSIGNAL) >= 0) return 0;
+    if (errno != EINTR) return errno;
+  }
+}
+
+// Hands a request to the helper server, starting it (again) when needed.
+int RequestCreate(const std::string &state_dir, int result_fd, int spec_fd, int stdout_fd, int stderr_fd) {
+  std::lock_guard<std::mutex> lock(server_mutex);
+  int ret = 0;
+  for (int attempt = 0; attempt < 2; attempt++) {
+    if ((ret = EnsureServerLocked()) != 0) return ret;
+    ret = SendRequestLocked(state_dir, result_fd, spec_fd, stdout_fd, stderr_fd);
+    if (ret != EPIPE && ret != ECONNRESET && ret != ECONNREFUSED) return ret;
+    StopServerLocked();
+  }
+  return ret;
 }
 
 // Write `data` to `fd` completely; returns 0 or an errno value.
@@ -142,19 +261,17 @@ class CreateWorker : public Napi::AsyncWorker {
       close(spec_fd);
       return Fail(errno, "pipe2");
     }
-    pid_t helper = -1;
-    int ret = Spawn(spec_fd, result[1], &helper);
+    int ret = RequestCreate(state_dir_, result[1], spec_fd, stdout_fd_, stderr_fd_);
     close(result[1]);
     close(spec_fd);
     if (ret != 0) {
       close(result[0]);
-      return Fail(ret, "posix_spawn berth-runtime-helper");
+      return Fail(ret, "send a create request to berth-runtime-helper serve");
     }
+    // The monitor writes the result line and closes its end; EOF without a line means the
+    // creation died first.
     std::string output = ReadAll(result[0]);
     close(result[0]);
-    int status;
-    while (waitpid(helper, &status, 0) < 0 && errno == EINTR) {
-    }
     Parse(output);
   }
 
@@ -192,33 +309,6 @@ class CreateWorker : public Napi::AsyncWorker {
       return Fail(ret, "write the container spec into a memfd"), -1;
     }
     return fd;
-  }
-
-  int Spawn(int spec_fd, int result_fd, pid_t *pid) {
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    // The helper reads the spec from fd 6 and takes fds 4 and 5 as the container's stdout and
-    // stderr when the spec says so. They are copied first, because the caller's fds may be 1 and
-    // 2, which become /dev/null.
-    if (stdout_fd_ >= 0) posix_spawn_file_actions_adddup2(&actions, stdout_fd_, 4);
-    if (stderr_fd_ >= 0) posix_spawn_file_actions_adddup2(&actions, stderr_fd_, 5);
-    posix_spawn_file_actions_adddup2(&actions, spec_fd, 6);
-    posix_spawn_file_actions_adddup2(&actions, result_fd, 3);
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
-    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
-    posix_spawnattr_t attr;
-    posix_spawnattr_init(&attr);
-    sigset_t none;
-    sigemptyset(&none);
-    posix_spawnattr_setsigmask(&attr, &none);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSID);
-    std::string exe = "/proc/self/fd/" + std::to_string(helper_fd);
-    const char *argv[] = {"berth-runtime-helper", "create", state_dir_.c_str(), nullptr};
-    int ret = posix_spawn(pid, exe.c_str(), &actions, &attr, const_cast<char **>(argv), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
-    return ret;
   }
 
   static std::string ReadAll(int fd) {
@@ -507,10 +597,18 @@ Napi::Value TrimMalloc(const Napi::CallbackInfo &info) {
   return Napi::Boolean::New(info.Env(), malloc_trim(0) == 1);
 }
 
+// The helper server's pid, or 0 when none runs (for diagnostics and tests).
+Napi::Value HelperServerPid(const Napi::CallbackInfo &info) {
+  std::lock_guard<std::mutex> lock(server_mutex);
+  bool alive = server_pid > 0 && waitpid(server_pid, nullptr, WNOHANG) == 0;
+  return Napi::Number::New(info.Env(), alive ? server_pid : 0);
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("loadHelper", Napi::Function::New(env, LoadHelper));
   exports.Set("create", Napi::Function::New(env, Create));
   exports.Set("readFiles", Napi::Function::New(env, ReadFiles));
+  exports.Set("helperServerPid", Napi::Function::New(env, HelperServerPid));
   exports.Set("start", Napi::Function::New(env, Start));
   exports.Set("kill", Napi::Function::New(env, Kill));
   exports.Set("processAlive", Napi::Function::New(env, ProcessAlive));

@@ -5,11 +5,13 @@
 #include <limits.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <sys/wait.h>
 #include <linux/magic.h>
@@ -205,10 +207,33 @@ __attribute__((noreturn)) static void run_minimal_init(const struct container_sp
 	}
 }
 
+/* The kernel's struct sigaction, for rt_sigaction without the C library's filtering. */
+struct kernel_sigaction {
+	void (*handler)(int);
+	unsigned long flags;
+	void (*restorer)(void);
+	uint64_t mask;
+};
+
+/* Node ignores SIGPIPE and SIGXFSZ, and execve keeps ignored signals ignored, so a program would
+ * inherit them from the runtime's caller. Every disposition goes back to its default, as a
+ * program started by Docker or crun sees it. The raw system call also resets the two real-time
+ * signals the C library reserves for itself, which its sigaction refuses. */
+static void reset_signal_dispositions(void)
+{
+	struct kernel_sigaction dfl = {.handler = SIG_DFL};
+
+	for (int sig = 1; sig <= 64; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof(dfl.mask));
+}
+
 void container_init(const struct container_spec *spec, const struct compiled_filter *filter, int sync_fd, int fifo)
 {
 	char c = SYNC_READY;
 
+	/* First, while no seccomp filter can refuse rt_sigaction. */
+	reset_signal_dispositions();
 	if (wait_for_go(sync_fd) < 0 || setup(spec, filter) < 0)
 		report_and_exit(sync_fd);
 

@@ -4,6 +4,7 @@ import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, st
 import { join } from 'node:path';
 
 import { ContainerExistsError, ContainerStateError, InvalidArgumentError, InvalidSpecError } from './errors';
+import { nativeRuntime } from './native';
 import { Runtime } from './runtime';
 import { makeBusyboxBundle, TestBundle } from './testing/busybox-bundle';
 import { leftoverTestCgroups, testCgroupsPath, TestRuntime } from './testing/container-run';
@@ -143,10 +144,42 @@ describe('runtime lifecycle', function () {
     const fresh = new Runtime({ runDir: rt.runDir });
     const listed = (await fresh.list()).find((s) => s.id === id);
     assert.equal(listed?.status, 'running');
-    assert.equal(String(listed?.pid), output.match(/ready (\d+)/)?.[1]);
+    const [, initPid, serverPid] = output.match(/ready (\d+) (\d+)/) ?? [];
+    assert.equal(String(listed?.pid), initPid);
+    // The creator's helper server ends with it (parent-death signal), the container does not.
+    assert.ok(Number(serverPid) > 0, output);
+    await waitUntilGone(Number(serverPid));
     await fresh.kill(id, 'SIGKILL');
     assert.equal((await fresh.waitExit(id)).exitSignal, 9);
     await fresh.delete(id);
+  });
+
+  it('creates containers concurrently through one server', async () => {
+    const ids = [1, 2, 3, 4, 5, 6].map(() => rt.nextId('many'));
+    const states = await Promise.all(ids.map((id) => rt.runtime.create(id, bundle({ args: ['sleep', '30'], cgroupsPath: testCgroupsPath(id) }).dir)));
+    assert.equal(new Set(states.map((s) => s.pid)).size, ids.length);
+    for (const state of states) assert.equal((await rt.runtime.state(state.id)).status, 'created');
+    await Promise.all(ids.map((id) => rt.runtime.delete(id, { force: true })));
+  });
+
+  it('starts a new helper server after the old one died', async () => {
+    const first = rt.nextId('srv');
+    await rt.runtime.create(first, bundle({ args: ['true'], cgroupsPath: testCgroupsPath(first) }).dir);
+    const server = nativeRuntime().helperServerPid();
+    assert.ok(server > 0);
+    process.kill(server, 'SIGKILL');
+    await waitUntilGone(server);
+    const second = rt.nextId('srv');
+    const created = await rt.runtime.create(second, bundle({ args: ['true'], cgroupsPath: testCgroupsPath(second) }).dir);
+    assert.ok((created.pid ?? 0) > 0);
+    const replacement = nativeRuntime().helperServerPid();
+    assert.notEqual(replacement, server);
+    // Only /dev/null on 0-2 and the request socket: nothing of this process stays open in it.
+    assert.deepEqual(readdirSync(`/proc/${replacement}/fd`).sort(), ['0', '1', '2', '3']);
+    // The container created before the server died is unaffected.
+    assert.equal((await rt.runtime.state(first)).status, 'created');
+    await rt.runtime.delete(first);
+    await rt.runtime.delete(second);
   });
 
   it('joins an existing network namespace by path', async () => {
@@ -216,3 +249,18 @@ describe('runtime lifecycle', function () {
     }
   });
 });
+
+/** Resolves once `pid` no longer exists (a zombie counts as gone); fails after 10 s. */
+async function waitUntilGone(pid: number): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      return;
+    }
+    if (/\) Z /.test(stat)) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  assert.fail(`process ${pid} still runs after 10 s`);
+}

@@ -18,6 +18,8 @@ export interface NativeRuntime {
    * name) for other failures, with EFBIG for a file larger than `maxBytes`.
    */
   readFiles(paths: string[], maxBytes: number): Promise<(Buffer | null)[]>;
+  /** The pid of the helper server that forks each creation, or 0 while none runs. */
+  helperServerPid(): number;
   /** Writes the start byte into STATE_DIR/exec.fifo and removes the FIFO. */
   start(stateDir: string): void;
   /** Signals `pid` through a pidfd, after checking its start time still matches. */
