@@ -14,6 +14,7 @@ echo "hostname=$(hostname)"
 echo "mounts=$(cut -d' ' -f5 /proc/self/mountinfo | tr '\\n' ' ')"
 echo "capeff=$(grep CapEff /proc/self/status | cut -f2)"
 echo "nnp=$(grep NoNewPrivs /proc/self/status | cut -f2)"
+echo "sigign=$(grep SigIgn /proc/$$/status | cut -f2)"
 for f in kcore keys timer_list; do echo "mask_$f=$(test -e /proc/$f && cat /proc/$f | wc -c || echo absent)"; done
 echo "sysrq=$(test -e /proc/sysrq-trigger && (echo h 2>&1 > /proc/sysrq-trigger || echo denied) || echo absent)"
 echo "procsys=$(echo probe 2>&1 > /proc/sys/kernel/domainname || echo denied)"
@@ -105,6 +106,9 @@ describe('runtime isolation on a busybox container', function () {
     });
     it('sets NoNewPrivs', () => {
       assert.equal(facts.get('nnp'), '1');
+    });
+    it('starts the program with no signal ignored', () => {
+      assert.equal(facts.get('sigign'), '0000000000000000');
     });
     it('denies unshare through seccomp with EPERM', () => {
       assert.match(facts.get('seccomp') ?? '', /Operation not permitted/);
