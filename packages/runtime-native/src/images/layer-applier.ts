@@ -1,10 +1,10 @@
 import {
-  chmodSync, closeSync, constants, fchmodSync, fchownSync, futimesSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync,
-  openSync, promises as fsp, readlinkSync, renameSync, rmdirSync, symlinkSync, writeSync,
+  chmodSync, lchownSync, linkSync, lstatSync, lutimesSync, mkdirSync, promises as fsp, readlinkSync, renameSync, rmdirSync, symlinkSync,
 } from 'node:fs';
-import { join } from 'node:path';
 import type { Header } from 'tar-stream';
+import { CreationDefaults } from './creation-defaults';
 import { HostileLayerError, InternalImageError, NotSupportedError } from './errors';
+import { EntryMetadata, LayerFileWriter } from './layer-file-writer';
 import { LayerHelperOp, runLayerHelper } from './layer-helper';
 import { lookupLower, MAX_SYMLINK_HOPS, resolveInImage, UpperEntry } from './lower-layers';
 import { PaxRecords } from './pax-records';
@@ -60,8 +60,14 @@ export class LayerApplier {
   private readonly dirTimes = new Map<string, Times>();
   private ops: LayerHelperOp[] = [];
   private entryCount = 0;
+  private readonly defaults: CreationDefaults;
+  private readonly files: LayerFileWriter;
 
-  constructor(private readonly options: LayerApplyOptions) {}
+  /** Throws when `options.root` cannot be stat'ed. */
+  constructor(private readonly options: LayerApplyOptions) {
+    this.defaults = new CreationDefaults(options.root);
+    this.files = new LayerFileWriter(this.defaults, options.where);
+  }
 
   /**
    * Applies one tar entry, consuming its data stream. `paxRecords` are the entry's PAX records as
@@ -105,6 +111,7 @@ export class LayerApplier {
    * HostileLayerError for a lower symlink loop and NotSupportedError for the cases the README lists.
    */
   async finish(lowerRoots: string[]): Promise<void> {
+    await this.flush();
     await this.followLowerSymlinks(lowerRoots);
     for (const dir of this.implicitDirs) await this.inheritDirectory(dir, lowerRoots);
     await runLayerHelper(this.options.root, this.ops, this.options.helperPath);
@@ -113,12 +120,26 @@ export class LayerApplier {
     for (const dir of dirs) {
       const times = this.dirTimes.get(dir)!;
       const seconds = times.seconds + times.nanoseconds / 1e9;
-      await fsp.lutimes(this.abs(dir), seconds, seconds);
+      lutimesSync(this.abs(dir), seconds, seconds);
     }
   }
 
+  /**
+   * Waits until the data of every file applied so far is written. Throws the first failed write's
+   * error. unpackLayer calls it; a caller that feeds `apply` itself calls it or `finish`.
+   */
+  async flush(): Promise<void> {
+    await this.files.flush();
+  }
+
+  /** Waits for pending file writes without reporting their errors; for cleanup after a failure. */
+  async settle(): Promise<void> {
+    await this.files.settle();
+  }
+
   private abs(path: string): string {
-    return path === '' ? this.options.root : join(this.options.root, path);
+    // Entry paths are normalized (no empty, `.` or `..` parts), so a plain join is exact.
+    return path === '' ? this.options.root : `${this.options.root}/${path}`;
   }
 
   private async applyWhiteout(path: string): Promise<void> {
@@ -151,12 +172,15 @@ export class LayerApplier {
       throw new HostileLayerError(`${this.options.where}: a ${header.type} entry names the layer root itself; only a directory may`);
     }
     this.implicitDirs.delete('');
-    await this.setOwnerAndMode('', header);
+    this.setOwnerAndMode('', entryMetadata(header, 0o755));
     this.dirTimes.set('', entryTimes(header));
   }
 
   /** Makes sure every ancestor of `path` is a directory, creating missing ones as implicit parents. */
   private async ensureParents(path: string): Promise<void> {
+    // A path is recorded as a directory only after all its ancestors were, and replacing an entry
+    // removes the records below it. So a parent recorded as a directory has only directories above.
+    if (this.kinds.get(parentOf(path)) === 'dir') return;
     await this.ensureDirectories(ancestorsOf(path), path);
   }
 
@@ -228,43 +252,24 @@ export class LayerApplier {
   }
 
   private async createDirectory(path: string, header: Header): Promise<void> {
+    const metadata = entryMetadata(header, 0o755);
+    const absolute = this.abs(path);
     if (this.kinds.get(path) !== 'dir') {
-      mkdirSync(this.abs(path), { mode: 0o700 });
+      mkdirSync(absolute, { mode: this.defaults.createMode(metadata.mode, 0o700) });
       this.kinds.set(path, 'dir');
+      this.setOwnerAndMode(path, metadata, this.defaults.callsNeeded(metadata.uid, metadata.gid, metadata.mode, () => lstatSync(absolute)));
+    } else {
+      this.setOwnerAndMode(path, metadata);
     }
     this.implicitDirs.delete(path);
-    await this.setOwnerAndMode(path, header);
     this.dirTimes.set(path, entryTimes(header));
   }
 
   private async createFile(path: string, header: Header, stream: EntryData): Promise<void> {
     const declared = header.size ?? 0;
-    const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
     // Small files are collected first so the file is opened, written and closed in one go.
-    const data = declared <= SMALL_FILE_BYTES ? await readAll(stream) : undefined;
-    const fd = openSync(this.abs(path), flags, 0o600);
-    try {
-      let written = 0;
-      if (data) {
-        if (data.length > 0) writeSync(fd, data, 0, data.length, 0);
-        written = data.length;
-      } else {
-        for await (const chunk of stream) {
-          writeSync(fd, chunk, 0, chunk.length, written);
-          written += chunk.length;
-        }
-      }
-      if (written !== declared) {
-        throw new HostileLayerError(`${this.options.where}: entry "${path}" declares ${declared} bytes but carries ${written}`);
-      }
-      // chown clears setuid/setgid bits, so the mode is applied after the owner.
-      fchownSync(fd, header.uid ?? 0, header.gid ?? 0);
-      fchmodSync(fd, (header.mode ?? 0o644) & 0o7777);
-      const seconds = entrySeconds(header);
-      futimesSync(fd, seconds, seconds);
-    } finally {
-      closeSync(fd);
-    }
+    const data = declared <= SMALL_FILE_BYTES ? await readAll(stream) : stream;
+    await this.files.create(this.abs(path), path, declared, entryMetadata(header, 0o644), data);
   }
 
   private async createSymlink(path: string, header: Header): Promise<void> {
@@ -275,7 +280,9 @@ export class LayerApplier {
     // The target is content, never resolved here: absolute and `..` targets are legal in images.
     symlinkSync(target, this.abs(path));
     this.kinds.set(path, 'symlink');
-    lchownSync(this.abs(path), header.uid ?? 0, header.gid ?? 0);
+    const uid = header.uid ?? 0;
+    const gid = header.gid ?? 0;
+    if (this.defaults.chownNeeded(uid, gid)) lchownSync(this.abs(path), uid, gid);
     const seconds = entrySeconds(header);
     lutimesSync(this.abs(path), seconds, seconds);
   }
@@ -346,9 +353,11 @@ export class LayerApplier {
     return raw;
   }
 
-  private async setOwnerAndMode(path: string, header: Header): Promise<void> {
-    lchownSync(this.abs(path), header.uid ?? 0, header.gid ?? 0);
-    chmodSync(this.abs(path), (header.mode ?? 0o755) & 0o7777);
+  /** Sets a directory's owner, then its mode, since chown clears the setgid bit. */
+  private setOwnerAndMode(path: string, metadata: EntryMetadata, needed = { chown: true, chmod: true }): void {
+    if (needed.chown) lchownSync(this.abs(path), metadata.uid, metadata.gid);
+    if (needed.chmod) chmodSync(this.abs(path), metadata.mode);
+    this.defaults.noteDirectoryMode(metadata.mode);
   }
 
   /** Gives an implicit parent the owner, mode and time of the same directory in the layers below. */
@@ -512,6 +521,10 @@ function entryTimes(header: Header): Times {
   }
   const ms = header.mtime ? header.mtime.getTime() : 0;
   return { seconds: Math.floor(ms / 1000), nanoseconds: 0 };
+}
+
+function entryMetadata(header: Header, defaultMode: number): EntryMetadata {
+  return { uid: header.uid ?? 0, gid: header.gid ?? 0, mode: (header.mode ?? defaultMode) & 0o7777, mtimeSeconds: entrySeconds(header) };
 }
 
 function entrySeconds(header: Header): number {

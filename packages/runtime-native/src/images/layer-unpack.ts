@@ -52,6 +52,8 @@ export async function unpackLayer(options: UnpackLayerOptions): Promise<void> {
     const actual = await blob.finishDigest();
     if (actual !== undefined && actual !== options.blobDigest) throw blobMismatch(options, actual);
     if (error instanceof ImageError) throw error;
+    // A failed system call (ENOSPC, EIO) is the host's problem, not the layer's.
+    if (typeof (error as NodeJS.ErrnoException).syscall === 'string') throw error;
     // zlib, fzstd and tar-stream report a malformed stream (truncated entry, bad header, bad
     // compressed data) as plain errors. Any of them means the layer cannot be trusted.
     throw new HostileLayerError(`${options.where}: malformed layer: ${(error as Error).message}`, { cause: error });
@@ -159,12 +161,14 @@ async function runPipeline(options: UnpackLayerOptions, blobChunks: AsyncIterabl
   for (const stage of stages) stage.once('error', (error: Error) => currentEntry?.destroy(error));
   try {
     await pipeline([...stages, tar as unknown as NodeJS.WritableStream]);
+    await applying;
+    await options.applier.flush();
   } catch (error) {
     // The caller deletes the snapshot next, so no entry may still be writing into it.
     await applying.catch(() => undefined);
+    await options.applier.settle();
     throw error;
   }
-  await applying;
 }
 
 function decompressor(compression: LayerCompression): Transform {
