@@ -16,7 +16,8 @@
  * command, so every sample is one fork+exec of the tool and no Node overhead. That bash runs in
  * a private mount namespace with /sys/fs/cgroup/unified detached, because crun 1.8 refuses
  * hybrid cgroup hosts; every runtime runs in that same namespace. The addon is timed in this
- * process with process.hrtime. Needs root, crun, runc, busybox-static and util-linux.
+ * process with process.hrtime. The state directories of every runtime are on a tmpfs, as
+ * under /run in production. Needs root, crun, runc, busybox-static and util-linux.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -80,6 +81,12 @@ async function addonLifecycle(runtime: Runtime, bundle: string, iterations: numb
   return samples;
 }
 
+/** Runs a command to completion; throws with its stderr when it fails. */
+function run(command: string, args: string[]): void {
+  const result = spawnSync(command, args, { encoding: 'utf8' });
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} failed: ${result.stderr || result.error?.message}`);
+}
+
 /**
  * Times the shell command `timed` once per iteration in a single bash loop. Each output line is
  * "START END" in seconds, and `$ID` is a fresh container id in every iteration.
@@ -128,6 +135,9 @@ async function main(): Promise<void> {
   const iterations = parseIterations(process.argv.slice(2));
   const bundle = makeBusyboxBundle({ args: ['/bin/true'], cgroupsPath: CGROUPS_PATH });
   const work = mkdtempSync(join(tmpdir(), 'berth-bench-start-'));
+  // Every runtime keeps its state on tmpfs in production (/run/berth, /run/crun, /run/runc).
+  // This machine's /run is on the root disk, so the state directories get a tmpfs of their own.
+  run('mount', ['-t', 'tmpfs', '-o', 'mode=0700,size=64m', 'berth-bench-state', work]);
   try {
     const runDir = join(work, 'berth');
     const runtime = new Runtime({ runDir });
@@ -159,6 +169,7 @@ async function main(): Promise<void> {
 
     console.log(`\nmachine: ${cpus().length} CPUs, ${cpus()[0]?.model ?? 'unknown CPU'}, Linux ${release()}`);
   } finally {
+    spawnSync('umount', [work]);
     rmSync(work, { recursive: true, force: true });
     bundle.remove();
     spawnSync('sh', ['-c', `for d in /sys/fs/cgroup/*${CGROUPS_PATH}; do [ -d "$d" ] && rmdir "$d"; done; true`]);
