@@ -10,6 +10,7 @@
  * distribution base image.
  */
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ImageStore } from '@berth/runtime-native';
@@ -180,7 +181,14 @@ async function main(): Promise<void> {
     try {
       for (let run = 0; run < runs; run++) {
         works.push(makeTempDir('bench-pull'));
-        timings.push(await measureOnce(reference, layout, run % 2 === 0, works[run]!));
+        const berthFirst = run % 2 === 0;
+        const timing = await measureOnce(reference, layout, berthFirst, works[run]!);
+        timings.push(timing);
+        // Single runs show how much the other load on the machine moved the medians.
+        console.log(
+          `run ${run + 1} (${berthFirst ? 'berth' : 'skopeo + umoci'} first): berth cold ${timing.berthColdMs.toFixed(0)} ms, ` +
+          `skopeo + umoci cold ${timing.referenceColdMs.toFixed(0)} ms, tar ${timing.tarMs.toFixed(0)} ms, load average ${loadavg()[0]!.toFixed(2)}`,
+        );
       }
     } finally {
       for (const work of works) removeTempDir(work);
