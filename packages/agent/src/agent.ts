@@ -7,7 +7,7 @@ import { SchedulerLink } from './connection/scheduler-link';
 import { ControlCommand, ControlServer, controlSocketPath } from './control/control-socket';
 import type { ContainerCommandRunner } from './health/probes';
 import { toReportMessage, UnitStatus } from './report/unit-status';
-import { MallocTrimmer } from './runtime/malloc-trimmer';
+import { MemoryReclaimer, ReclaimSteps } from './runtime/memory-reclaimer';
 import type { HostPorts } from './runtime/ports';
 import { AssignmentStore } from './state/assignment-store';
 import { AssignmentMessage, parseAssignment } from './supervise/desired-unit';
@@ -24,10 +24,10 @@ export interface AgentOptions {
   commandRunner: ContainerCommandRunner;
   client: AgentGatewayClientConstructor;
   /**
-   * Returns free malloc memory to the kernel (the runtime addon's `trimMalloc`); the agent calls it
-   * when it has gone quiet after a burst of work. Leave it out where there is no addon (unit tests).
+   * A full garbage collection and malloc_trim (through the runtime addon), which the agent runs when
+   * it has gone quiet after a burst of work. Leave it out where there is no addon (unit tests).
    */
-  trimMalloc?: () => boolean;
+  reclaimSteps?: ReclaimSteps;
 }
 
 /**
@@ -42,7 +42,7 @@ export class Agent {
   private readonly logRequests: LogRequests;
   private readonly control: ControlServer;
   private readonly log: Logger;
-  private readonly trimmer: MallocTrimmer | undefined;
+  private readonly reclaimer: MemoryReclaimer | undefined;
   /** Statuses not yet sent because the stream was down, by unit. */
   private readonly unsent = new Map<string, UnitStatus>();
   private generation = 0n;
@@ -54,9 +54,9 @@ export class Agent {
   constructor(private readonly options: AgentOptions) {
     const { config } = options;
     this.log = options.log;
-    if (options.trimMalloc) {
-      this.trimmer = new MallocTrimmer(options.trimMalloc, (result) =>
-        this.log.debug({ ...result }, result.released ? 'returned free malloc memory to the kernel' : 'malloc had no free memory to return'));
+    if (options.reclaimSteps) {
+      this.reclaimer = new MemoryReclaimer(options.reclaimSteps, (result) =>
+        this.log.debug({ ...result }, 'collected garbage and trimmed malloc after a burst of work'));
     }
     this.assignments = new AssignmentStore(config.stateDir);
     this.supervisor = new Supervisor({
@@ -102,7 +102,7 @@ export class Agent {
     this.link.close();
     this.supervisor.close();
     this.options.ports.images.close?.();
-    this.trimmer?.close();
+    this.reclaimer?.close();
     this.control.close();
   }
 
@@ -171,7 +171,7 @@ export class Agent {
     this.unsent.set(status.name, status);
     this.flushReports();
     // Every pull, creation, start and exit changes a unit's state, so this marks the bursts of work.
-    this.trimmer?.noteActivity();
+    this.reclaimer?.noteActivity();
   }
 
   private flushReports(): void {

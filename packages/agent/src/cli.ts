@@ -1,14 +1,14 @@
 import { mkdirSync } from 'node:fs';
-import { Command, Option } from 'commander';
 import { Agent, AGENT_VERSION } from './agent';
-import { AgentConfig, DEFAULT_RUN_DIR } from './config/agent-config';
+import { parseCommandLine } from './cli-args';
+import { AgentConfig } from './config/agent-config';
 import { loadConfig } from './config/load-config';
-import { SETTINGS } from './config/settings';
 import { loadAgentGateway } from './connection/proto';
 import { controlSocketPath, sendControlCommand } from './control/control-socket';
-import { ConfigError, errorMessage } from './errors';
+import { ConfigError, errorMessage, UsageError } from './errors';
 import { NsenterCommandRunner } from './health/nsenter-runner';
 import { createLogger, Logger } from './logger';
+import { garbageCollector } from './runtime/memory-reclaimer';
 import { createNativePorts } from './runtime/native-adapters';
 import { nativeRuntime } from '@berth/runtime-native/dist/runtime/native';
 
@@ -17,46 +17,35 @@ export const EXIT_OK = 0;
 export const EXIT_FAILURE = 1;
 export const EXIT_INVALID_CONFIG = 2;
 
-/** Parses `argv` and runs the chosen command; resolves with the exit code. */
+/** Parses `argv` (all of `process.argv`) and runs the chosen command; resolves with the exit code. */
 export async function runCli(argv: string[]): Promise<number> {
-  let exitCode = EXIT_OK;
-  const program = new Command('berth-agent').version(AGENT_VERSION).description('Berth agent: runs the units the scheduler assigns to this host');
-
-  const run = program.command('run', { isDefault: true }).description('run the agent (the default command)');
-  run.option('--config <path>', 'JSON or INI file with settings (also BERTH_CONFIG); flags and BERTH_* variables override it');
-  for (const setting of SETTINGS) {
-    const flags = setting.valueName === '' ? `--${setting.flag}` : `--${setting.flag} <${setting.valueName.toLowerCase().replace(/[^a-z0-9,.:=]/g, '')}>`;
-    run.addOption(new Option(flags, setting.description));
+  let command;
+  try {
+    command = parseCommandLine(argv.slice(2));
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    process.stderr.write(`${error.message}\n`);
+    return EXIT_FAILURE;
   }
-  run.action(async (options: Record<string, unknown>) => {
-    exitCode = await runAgent(options);
-  });
-
-  program
-    .command('drain')
-    .description('tell the scheduler this host is leaving, stop and remove every unit, then stop the agent')
-    .option('--run-dir <dir>', 'run directory of the agent to drain', process.env.BERTH_RUN_DIR ?? DEFAULT_RUN_DIR)
-    .action(async (options: { runDir: string }) => {
-      exitCode = await controlCommand(options.runDir, 'drain');
-    });
-
-  program
-    .command('status')
-    .description('print the running agent\'s connection state and unit states as JSON')
-    .option('--run-dir <dir>', 'run directory of the agent', process.env.BERTH_RUN_DIR ?? DEFAULT_RUN_DIR)
-    .action(async (options: { runDir: string }) => {
-      exitCode = await controlCommand(options.runDir, 'status');
-    });
-
-  await program.parseAsync(argv);
-  return exitCode;
+  switch (command.command) {
+    case 'help':
+      process.stdout.write(command.text);
+      return EXIT_OK;
+    case 'version':
+      process.stdout.write(`${AGENT_VERSION}\n`);
+      return EXIT_OK;
+    case 'drain':
+    case 'status':
+      return controlCommand(command.runDir, command.command);
+    case 'run':
+      return runAgent(command.flags, command.configFile);
+  }
 }
 
-async function runAgent(options: Record<string, unknown>): Promise<number> {
+async function runAgent(flags: Record<string, unknown>, configFile: string | undefined): Promise<number> {
   let config: AgentConfig;
   try {
-    const { config: configFile, ...flags } = options;
-    config = loadConfig({ flags, env: process.env, configFile: configFile as string | undefined });
+    config = loadConfig({ flags, env: process.env, configFile });
   } catch (error) {
     process.stderr.write(`berth-agent: ${errorMessage(error)}\n`);
     return error instanceof ConfigError ? EXIT_INVALID_CONFIG : EXIT_FAILURE;
@@ -85,7 +74,12 @@ async function startAgent(config: AgentConfig, log: Logger): Promise<Agent> {
   });
   const native = nativeRuntime();
   const agent = new Agent({
-    config, ports, log, commandRunner: new NsenterCommandRunner(), client: loadAgentGateway(), trimMalloc: () => native.trimMalloc(),
+    config,
+    ports,
+    log,
+    commandRunner: new NsenterCommandRunner(),
+    client: loadAgentGateway(),
+    reclaimSteps: { collectGarbage: garbageCollector(), trimMalloc: () => native.trimMalloc() },
   });
   await agent.start();
   log.info({ schedulers: config.schedulers, stateDir: config.stateDir, runDir: config.runDir }, 'agent started');

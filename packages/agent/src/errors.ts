@@ -35,6 +35,11 @@ export class ConnectionError extends AgentError {
   }
 }
 
+/** A command line with an unknown command or option, or an option without its value. */
+export class UsageError extends AgentError {
+  readonly retryable = false;
+}
+
 /** A unit's text or its `[Container]` section cannot be turned into a container. */
 export class UnitSpecError extends AgentError {
   readonly retryable = false;

@@ -10,6 +10,7 @@ describe('daemonV8Flags', () => {
     { name: '--no-opt is left to node', execArgv: ['--no-opt'], expected: [] },
     { name: 'underscores count like dashes', execArgv: ['--no_turbofan'], expected: [] },
     { name: '--jitless already rules out the optimizer', execArgv: ['--jitless'], expected: [] },
+    { name: '--sparkplug is the operator\'s choice', execArgv: ['--sparkplug'], expected: [] },
     { name: 'a flag that only starts alike does not count', execArgv: ['--turbofan-filter=*', '--optimize-for-size'], expected: DAEMON_V8_FLAGS },
   ];
   for (const testCase of cases) {

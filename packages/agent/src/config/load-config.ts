@@ -28,7 +28,7 @@ import {
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
 
-/** Sources of settings. Flags are keyed by camelCase setting name, as commander returns them. */
+/** Sources of settings. Flags are keyed by camelCase setting name, as parseCommandLine returns them. */
 export interface ConfigSources {
   flags: Record<string, unknown>;
   env: NodeJS.ProcessEnv;
