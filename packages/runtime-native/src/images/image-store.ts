@@ -299,6 +299,8 @@ export class ImageStore {
     await fsp.mkdir(root, { recursive: true, mode: 0o700 });
     const descriptor: Descriptor = { mediaType: layer.mediaType, digest: layer.digest, size: layer.size };
     const compression = layerCompression(descriptor, where);
+    // The largest layer usually takes longest, so the others unpack at a lower CPU priority.
+    const largestLayerSize = Math.max(...layers.map((other) => other.size));
     let worker: LayerWorker | undefined;
 
     try {
@@ -311,6 +313,7 @@ export class ImageStore {
             blobDigest: layer.digest, blobSize: layer.size, diffId: layer.diffId, compression,
             maxUncompressedBytes: this.options.maxLayerBytes ?? DEFAULT_MAX_LAYER_BYTES,
             ...(blobFile ? { blobFile } : { sourceFile: this.store.blobPath(layer.digest) }),
+            lowPriority: layer.size < largestLayerSize,
           });
           try {
             await this.feedWorker(worker, haveBlob ? undefined : client.blobChunks(reference, descriptor, 0), (bytesDone) =>

@@ -1,5 +1,6 @@
-import { createReadStream } from 'node:fs';
-import { join } from 'node:path';
+import { createReadStream, readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { basename, join } from 'node:path';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { Digest } from './digest';
 import * as errors from './errors';
@@ -15,6 +16,8 @@ const MAX_IDLE_WORKERS = 3;
 const IDLE_WORKER_TTL_MS = 30_000;
 /** Marks the thread as a layer worker in its workerData. */
 const WORKER_MARK = 'berthLayerWorker';
+/** Nice value of a thread whose job requests low priority (`LayerJob.lowPriority`). */
+const LOW_PRIORITY_NICE = 10;
 
 /** Everything a worker needs to unpack one layer; plain data, so it crosses the thread boundary. */
 export interface LayerJob {
@@ -31,10 +34,20 @@ export interface LayerJob {
   blobFile?: string;
   /** Read the blob from this stored file instead of from chunks posted by the main thread. */
   sourceFile?: string;
+  /**
+   * Unpack at a lower CPU priority (nice 10) until the data is applied. The image store sets it
+   * for every layer but the largest, which decides when a pull ends, so that layer gets a CPU first
+   * on a host with fewer CPUs than layers in flight.
+   */
+  lowPriority?: boolean;
 }
 
 type ToWorker = { type: 'job'; job: LayerJob } | { type: 'chunk'; data: Uint8Array } | { type: 'end' } | { type: 'error'; message: string } | { type: 'finish'; lowerRoots: string[] };
-type FromWorker = { type: 'ack' } | { type: 'unpacked' } | { type: 'finished' } | { type: 'failed'; name: string; message: string; code?: string };
+type FromWorker =
+  | { type: 'ack' }
+  | { type: 'unpacked' }
+  | { type: 'finished'; reusable: boolean }
+  | { type: 'failed'; name: string; message: string; code?: string };
 
 interface IdleWorker {
   worker: Worker;
@@ -46,6 +59,7 @@ interface IdleWorker {
  * Threads that finished a layer cleanly, waiting for the next. Starting a thread and compiling the
  * extraction code in it costs about 50 ms of CPU per layer; a kept thread has its code compiled.
  * Only a thread whose job ended with `finished` comes back here; after any failure it is ended.
+ * A thread that could not return to normal priority after a low-priority job is ended too.
  */
 const idleWorkers: IdleWorker[] = [];
 
@@ -93,6 +107,7 @@ export class LayerWorker {
   private readonly worker: Worker;
   private readonly listeners: { message: (message: FromWorker) => void; error: (error: Error) => void; exit: () => void };
   private finished = false;
+  private reusable = false;
   private readonly waiters: { type: FromWorker['type']; resolve: () => void; reject: (error: Error) => void }[] = [];
   private ackWaiter: (() => void) | undefined;
   private inFlight = 0;
@@ -149,7 +164,7 @@ export class LayerWorker {
   /** Releases the thread: kept for the next layer after a clean finish, ended otherwise. Idempotent. */
   async stop(): Promise<void> {
     if (this.exited) return;
-    if (this.finished && !this.failure) {
+    if (this.finished && this.reusable && !this.failure) {
       this.exited = true;
       this.worker.off('message', this.listeners.message);
       this.worker.off('error', this.listeners.error);
@@ -177,6 +192,7 @@ export class LayerWorker {
       return;
     }
     if (message.type === 'failed') return this.fail(rebuildError(message));
+    if (message.type === 'finished') this.reusable = message.reusable;
     const index = this.waiters.findIndex((waiter) => waiter.type === message.type);
     if (index >= 0) this.waiters.splice(index, 1)[0]!.resolve();
   }
@@ -236,21 +252,43 @@ async function runJob(job: LayerJob, port: NonNullable<typeof parentPort>, next:
     const failure = error as NodeJS.ErrnoException;
     port.postMessage({ type: 'failed', name: failure?.name ?? 'Error', message: failure?.message ?? String(error), ...(failure?.code ? { code: failure.code } : {}) } satisfies FromWorker);
   };
-  const applier = new LayerApplier({ root: job.root, where: job.where, allowDevices: job.allowDevices, helperPath: job.helperPath });
+  const lowered = job.lowPriority === true && setThreadNice(LOW_PRIORITY_NICE);
+  let reusable = true;
   try {
-    await unpackLayer({
-      source: job.sourceFile ? createReadStream(job.sourceFile) : posted(),
-      blobDigest: job.blobDigest, blobSize: job.blobSize, diffId: job.diffId, compression: job.compression,
-      applier, where: job.where, maxUncompressedBytes: job.maxUncompressedBytes,
-      ...(job.blobFile ? { blobFile: job.blobFile } : {}),
-    });
+    const applier = new LayerApplier({ root: job.root, where: job.where, allowDevices: job.allowDevices, helperPath: job.helperPath });
+    try {
+      await unpackLayer({
+        source: job.sourceFile ? createReadStream(job.sourceFile) : posted(),
+        blobDigest: job.blobDigest, blobSize: job.blobSize, diffId: job.diffId, compression: job.compression,
+        applier, where: job.where, maxUncompressedBytes: job.maxUncompressedBytes,
+        ...(job.blobFile ? { blobFile: job.blobFile } : {}),
+      });
+    } finally {
+      // Raising the priority again needs CAP_SYS_NICE or a RLIMIT_NICE that allows it. Without
+      // either, the thread stays at low priority and is not kept for another layer.
+      if (lowered) reusable = setThreadNice(0);
+    }
     port.postMessage({ type: 'unpacked' } satisfies FromWorker);
     let message = await next();
     while (message.type !== 'finish') message = await next();
     await applier.finish(message.lowerRoots);
-    port.postMessage({ type: 'finished' } satisfies FromWorker);
+    port.postMessage({ type: 'finished', reusable } satisfies FromWorker);
   } catch (error) {
     report(error);
+  }
+}
+
+/**
+ * Sets the nice value of the calling thread. On Linux the nice value belongs to each thread, and
+ * setpriority given a thread ID changes only that thread (setpriority(2), BUGS). Returns false when
+ * that fails, for example without /proc or without permission to raise the priority.
+ */
+function setThreadNice(nice: number): boolean {
+  try {
+    setPriority(Number(basename(readlinkSync('/proc/thread-self'))), nice);
+    return true;
+  } catch {
+    return false;
   }
 }
 
