@@ -6,8 +6,10 @@
  *
  *   node bench/dist/agent-memory.js [--containers N]
  *
- * It also prints the agent's RSS split into anonymous and file-backed pages, and the CPU time the
- * agent used to start the containers and per second while settling.
+ * It also prints the agent's RSS split into anonymous and file-backed pages, the CPU time the
+ * agent used to start the containers and per second while settling, the CPU time of the child
+ * processes it waited for until then (the image pull process, ip, nft), and the memory of the
+ * child processes it keeps (the runtime's helper server).
  *
  * Environment for investigations: BENCH_SETTLE_MS (wait before sampling, default 60000),
  * BENCH_NODE_FLAGS (extra node flags for the agent, such as --expose-gc or --trace-gc),
@@ -72,6 +74,32 @@ function largestMappings(pid: number): string[] {
     .sort((a, b) => b.rssKiB - a.rssKiB)
     .slice(0, MAPPINGS_SHOWN)
     .map((mapping) => `${String(mapping.rssKiB).padStart(7)} KiB RSS ${String(mapping.anonKiB).padStart(7)} KiB anonymous  ${mapping.line}`);
+}
+
+/** Clock ticks per second of /proc/PID/stat times (USER_HZ, 100 on Linux x86-64). */
+const CLOCK_TICKS_PER_S = 100;
+
+/**
+ * Returns the CPU time, in milliseconds, of the child processes that `pid` has waited for, such
+ * as the image pull process and the ip and nft commands of the agent (cutime and cstime in
+ * /proc/PID/stat).
+ */
+function reapedChildrenCpuMs(pid: number): number {
+  // Fields after the command name, which is in parentheses and may contain spaces.
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS_PER_S;
+}
+
+/** Returns the direct child processes of `pid` with their command names (`comm`). */
+function childProcesses(pid: number): Array<{ pid: number; name: string }> {
+  const children: Array<{ pid: number; name: string }> = [];
+  for (const task of readdirSync(`/proc/${pid}/task`)) {
+    const text = readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim();
+    for (const child of text === '' ? [] : text.split(' ').map(Number)) {
+      children.push({ pid: child, name: readFileSync(`/proc/${child}/comm`, 'utf8').trim() });
+    }
+  }
+  return children;
 }
 
 function summary(values: number[]): string {
@@ -174,6 +202,7 @@ async function main(): Promise<void> {
 
     // Let the start-up burst (pull, 50 creations) be collected, as it is on a host that runs for days.
     const startupCpuMs = cpuMsOf(agent.child.pid!);
+    const startupChildrenCpuMs = reapedChildrenCpuMs(agent.child.pid!);
     await new Promise((resolveSettle) => setTimeout(resolveSettle, SETTLE_MS));
     const settleCpuMs = cpuMsOf(agent.child.pid!) - startupCpuMs;
     const status = await runCommand(process.execPath, [AGENT_MAIN, 'status', '--run-dir', runDir]);
@@ -184,6 +213,8 @@ async function main(): Promise<void> {
       agentSamples.push(memoryOf(agent.child.pid!));
       await new Promise((resolveSleep) => setTimeout(resolveSleep, 1000));
     }
+    // Per-host helpers the agent keeps running, such as the runtime's helper server.
+    const helpers = childProcesses(agent.child.pid!).map((child) => ({ ...child, memory: memoryOf(child.pid) }));
     const monitors: Memory[] = [];
     const programs: Memory[] = [];
     const runtimeDir = join(runDir, 'runtime');
@@ -198,7 +229,9 @@ async function main(): Promise<void> {
     console.log(`containers running: ${count} (busybox sleep, bridge network)`);
     console.log(`agent RSS: ${summary(agentSamples.map((m) => m.rssKiB))}; PSS: ${summary(agentSamples.map((m) => m.pssKiB))}`);
     console.log(`agent RSS anonymous: ${summary(agentSamples.map((m) => m.anonKiB))}; file-backed: ${summary(agentSamples.map((m) => m.fileKiB))}`);
+    console.log(`CPU time of the agent's exited child processes (pull process, ip, nft) until all ${count} ran: ${Math.round(startupChildrenCpuMs)} ms`);
     console.log(`agent CPU time: ${Math.round(startupCpuMs)} ms until all ${count} ran; ${SETTLE_MS > 0 ? (settleCpuMs / (SETTLE_MS / 1000)).toFixed(1) : '-'} ms per second while settling`);
+    for (const helper of helpers) console.log(`agent child process ${helper.name} (pid ${helper.pid}) RSS: ${helper.memory.rssKiB} KiB; PSS: ${helper.memory.pssKiB} KiB`);
     console.log(`runtime monitor per container (${monitors.length}) RSS: ${summary(monitors.map((m) => m.rssKiB))}; PSS: ${summary(monitors.map((m) => m.pssKiB))}`);
     console.log(`container program (busybox sleep, not a helper) (${programs.length}) RSS: ${summary(programs.map((m) => m.rssKiB))}; PSS: ${summary(programs.map((m) => m.pssKiB))}`);
 
