@@ -1,28 +1,38 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import * as protoLoader from '@grpc/proto-loader';
 
-/** The contract file, shipped at the repository root and loaded at run time by both sides. */
+import { decodeSchedulerMessage, encodeAgentMessage } from './wire-codec';
+
+/** The contract file at the repository root. The scheduler loads it, and the agent's tests check the codec against it. */
 export const PROTO_PATH = join(__dirname, '..', '..', '..', '..', 'proto', 'berth.proto');
 
-/** Loader options the contract prescribes: camelCase fields, int64 as strings, enum names, oneof `body`. */
-const LOADER_OPTIONS: protoLoader.Options = { keepCase: false, longs: String, enums: String, defaults: true, oneofs: true };
-
-/** The generated AgentGateway client constructor. */
+/** The AgentGateway client constructor. */
 export type AgentGatewayClientConstructor = new (address: string, credentials: grpc.ChannelCredentials, options?: grpc.ClientOptions) => grpc.Client & {
   Connect(metadata: grpc.Metadata): grpc.ClientDuplexStream<AgentMessage, SchedulerMessage>;
 };
 
-/** Loads berth.v1.AgentGateway. Throws when the proto file is missing or invalid. */
-export function loadAgentGateway(protoPath = PROTO_PATH): AgentGatewayClientConstructor {
-  if (!existsSync(protoPath)) throw new Error(`gRPC contract not found at ${protoPath}; the agent must run from a Berth checkout or install`);
-  const definition = protoLoader.loadSync(protoPath, LOADER_OPTIONS);
-  const loaded = grpc.loadPackageDefinition(definition) as unknown as { berth: { v1: { AgentGateway: AgentGatewayClientConstructor } } };
-  return loaded.berth.v1.AgentGateway;
+function notUsedByTheAgent(): never {
+  throw new Error('the agent only sends AgentMessage and receives SchedulerMessage');
 }
 
-/** Messages as proto-loader returns them; only the fields the agent reads or writes. */
+/** berth.v1.AgentGateway as the agent calls it, with the codecs of wire-codec.ts. */
+export function loadAgentGateway(): AgentGatewayClientConstructor {
+  const service: grpc.ServiceDefinition = {
+    Connect: {
+      path: '/berth.v1.AgentGateway/Connect',
+      requestStream: true,
+      responseStream: true,
+      requestSerialize: encodeAgentMessage,
+      requestDeserialize: notUsedByTheAgent,
+      responseSerialize: notUsedByTheAgent,
+      responseDeserialize: decodeSchedulerMessage,
+      originalName: 'connect',
+    },
+  };
+  return grpc.makeGenericClientConstructor(service, 'AgentGateway') as unknown as AgentGatewayClientConstructor;
+}
+
+/** Messages in the shape proto-loader gives them (see wire-codec.ts), with only the fields the agent uses. */
 export interface AgentMessage {
   hello?: {
     machineId: string;
