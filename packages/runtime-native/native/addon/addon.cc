@@ -145,12 +145,14 @@ int EnsureServerLocked() {
   }
   int pair[2];
   if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, pair) < 0) return errno;
+
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
   posix_spawn_file_actions_adddup2(&actions, pair[1], SERVER_CONTROL_FD);
   posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0);
   posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0);
+
   posix_spawnattr_t attr;
   posix_spawnattr_init(&attr);
   sigset_t none, all;
@@ -160,6 +162,7 @@ int EnsureServerLocked() {
   // Node ignores SIGPIPE, and an ignored signal stays ignored across execve.
   posix_spawnattr_setsigdefault(&attr, &all);
   posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSID);
+
   std::string exe = "/proc/self/fd/" + std::to_string(helper_fd);
   const char *argv[] = {"berth-runtime-helper", "serve", nullptr};
   pid_t pid = -1;
@@ -234,9 +237,9 @@ int WriteAll(int fd, const std::string &data) {
 }
 
 // Does all of `create` in one thread-pool job, so a container start costs the event loop a single
-// round trip: reserves the state directory (mkdir fails with EEXIST for a taken id), writes
-// meta.json, hands the encoded spec to the helper through a memfd (it never touches the disk, and
-// it may carry secrets in the environment) and waits for the helper's result line.
+// round trip. The job reserves the state directory (mkdir fails with EEXIST for a taken id) and
+// writes meta.json. It hands the encoded spec to the helper in a memfd, because the spec may carry
+// secrets in the environment and must not reach the disk. Then it waits for the result line.
 class CreateWorker : public Napi::AsyncWorker {
  public:
   CreateWorker(Napi::Env env, std::string state_dir, std::string meta, std::string spec, int stdout_fd, int stderr_fd)

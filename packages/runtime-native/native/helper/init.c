@@ -216,8 +216,8 @@ struct kernel_sigaction {
 };
 
 /* Node ignores SIGPIPE and SIGXFSZ, and execve keeps ignored signals ignored, so a program would
- * inherit them from the runtime's caller. Every disposition goes back to its default, as a
- * program started by Docker or crun sees it. The raw system call also resets the two real-time
+ * inherit them from the runtime's caller. Every disposition goes back to its default, as Docker
+ * and crun start programs. The raw system call also resets the two real-time
  * signals the C library reserves for itself, which its sigaction refuses. */
 static void reset_signal_dispositions(void)
 {

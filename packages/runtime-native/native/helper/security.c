@@ -135,10 +135,10 @@ static int build_context(const struct container_spec *spec, scmp_filter_ctx *out
 		return berth_fail(EINVAL, "seccomp_init default action %#x", sc->default_action);
 	/* security_credentials sets NNP when the spec requests it; libseccomp must not force it. */
 	seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0);
-	/* A binary tree of syscall numbers instead of a linear list: a profile of 300 rules then costs
-	 * each system call about ten comparisons, and the kernel, which runs the filter once per
-	 * syscall number when it loads it, loads it faster. Older libseccomp rejects the attribute and
-	 * keeps the list. */
+	/* A binary tree of syscall numbers instead of a linear list, so that a profile of 300 rules
+	 * costs each system call about ten comparisons. The kernel runs the filter once per syscall
+	 * number when it loads it, so loading gets faster too. Older libseccomp rejects the attribute
+	 * and keeps the list. */
 	(void)seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2);
 	for (size_t i = 0; i < sc->narchs; i++) {
 		uint32_t arch = seccomp_arch_resolve_name(sc->archs[i]);

@@ -7,9 +7,9 @@ export interface NativeRuntime {
   /** Copies the helper executable into a sealed memfd that every `create` runs from. */
   loadHelper(path: string): void;
   /**
-   * Creates STATE_DIR (rejecting with code EEXIST when it exists), writes `meta` to its
-   * meta.json and runs the helper on the encoded `spec`; resolves with the container init's host
-   * pid. A rejection carries `stateDirCreated`, true when STATE_DIR was made by this call.
+   * Creates STATE_DIR, writes `meta` to its meta.json and runs the helper on the encoded `spec`.
+   * Resolves with the container init's host pid. Rejects with code EEXIST when STATE_DIR exists.
+   * A rejection carries `stateDirCreated`, true when STATE_DIR was made by this call.
    * `stdoutFd`/`stderrFd` (or -1) become the container's stdout/stderr when the spec inherits them.
    */
   create(stateDir: string, meta: string, spec: Buffer, stdoutFd?: number, stderrFd?: number): Promise<number>;

@@ -77,8 +77,8 @@ export class Runtime {
   private runDirReady: Promise<string> | undefined;
 
   /**
-   * Creates the run directory and its cache of compiled seccomp programs (keyed by profile hash,
-   * so only the first container with a profile compiles it) once; resolves with the cache path.
+   * Creates the run directory and its cache of compiled seccomp programs once, and resolves with
+   * the cache path. Programs are keyed by profile hash, so only the first container compiles one.
    */
   private prepareRunDir(): Promise<string> {
     const dir = join(this.runDir, '.seccomp-cache');

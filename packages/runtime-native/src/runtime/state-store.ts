@@ -88,8 +88,8 @@ export class StateStore {
   /** Removes the state directory; a missing one is not an error. */
   async remove(id: string): Promise<void> {
     const dir = this.dirFor(id);
-    // The files the runtime writes are known, so two rounds of calls remove them; anything else
-    // found in the directory falls back to a recursive removal.
+    // The files the runtime writes are known, so two rounds of calls remove them. Anything else
+    // in the directory makes rmdir fail, and a recursive removal takes over.
     await Promise.all(STATE_FILES.map((name) => unlink(join(dir, name)).catch(ignoreMissing)));
     try {
       await rmdir(dir);
