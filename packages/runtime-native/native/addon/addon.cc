@@ -37,6 +37,8 @@ pid_t server_pid = -1;
 constexpr uint32_t SERVER_HAS_STDOUT = 1;
 constexpr uint32_t SERVER_HAS_STDERR = 2;
 constexpr int SERVER_CONTROL_FD = 3;
+// The result line is "ok PID" or "err ERRNO MESSAGE" with a message of under 512 bytes.
+constexpr size_t MAX_RESULT_BYTES = 4096;
 
 void StopServerLocked();
 
@@ -236,22 +238,51 @@ int WriteAll(int fd, const std::string &data) {
   return 0;
 }
 
+// Reads `fd` to EOF into `out`, at most `max_bytes`. Returns 0, an errno value, or EFBIG when
+// the data goes on past `max_bytes`.
+int ReadUpTo(int fd, size_t max_bytes, std::string *out) {
+  char buf[16384];
+  for (;;) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    if (n == 0) return 0;
+    if (out->size() + static_cast<size_t>(n) > max_bytes) return EFBIG;
+    out->append(buf, static_cast<size_t>(n));
+  }
+}
+
+// A thread-pool job that settles a promise: Execute records a failure with Fail, and OnOK
+// resolves or rejects.
+class PromiseWorker : public Napi::AsyncWorker {
+ public:
+  explicit PromiseWorker(Napi::Env env) : Napi::AsyncWorker(env), deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Fail(int code, const std::string &message) {
+    failure_.code = code;
+    failure_.message = message;
+  }
+
+  Napi::Promise::Deferred deferred_;
+  NativeFailure failure_{0, ""};
+};
+
 // Does all of `create` in one thread-pool job, so a container start costs the event loop a single
 // round trip. The job reserves the state directory (mkdir fails with EEXIST for a taken id) and
 // writes meta.json. It hands the encoded spec to the helper in a memfd, because the spec may carry
 // secrets in the environment and must not reach the disk. Then it waits for the result line.
-class CreateWorker : public Napi::AsyncWorker {
+class CreateWorker : public PromiseWorker {
  public:
   CreateWorker(Napi::Env env, std::string state_dir, std::string meta, std::string spec, int stdout_fd, int stderr_fd)
-      : Napi::AsyncWorker(env),
-        deferred_(Napi::Promise::Deferred::New(env)),
+      : PromiseWorker(env),
         state_dir_(std::move(state_dir)),
         meta_(std::move(meta)),
         spec_(std::move(spec)),
         stdout_fd_(stdout_fd),
         stderr_fd_(stderr_fd) {}
-
-  Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
     if (mkdir(state_dir_.c_str(), 0700) < 0) return Fail(errno, "mkdir " + state_dir_);
@@ -272,8 +303,9 @@ class CreateWorker : public Napi::AsyncWorker {
       return Fail(ret, "send a create request to berth-runtime-helper serve");
     }
     // The monitor writes the result line and closes its end; EOF without a line means the
-    // creation died first.
-    std::string output = ReadAll(result[0]);
+    // creation died first. A read error leaves a partial line, which Parse reports.
+    std::string output;
+    (void)ReadUpTo(result[0], MAX_RESULT_BYTES, &output);
     close(result[0]);
     Parse(output);
   }
@@ -314,18 +346,6 @@ class CreateWorker : public Napi::AsyncWorker {
     return fd;
   }
 
-  static std::string ReadAll(int fd) {
-    std::string out;
-    char buf[1024];
-    for (;;) {
-      ssize_t n = read(fd, buf, sizeof(buf));
-      if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;
-      out.append(buf, static_cast<size_t>(n));
-    }
-    return out;
-  }
-
   void Parse(const std::string &output) {
     if (output.compare(0, 3, "ok ") == 0) {
       pid_ = atoi(output.c_str() + 3);
@@ -341,19 +361,12 @@ class CreateWorker : public Napi::AsyncWorker {
     Fail(EPROTO, "berth-runtime-helper exited without reporting a result");
   }
 
-  void Fail(int code, const std::string &message) {
-    failure_.code = code;
-    failure_.message = message;
-  }
-
-  Napi::Promise::Deferred deferred_;
   std::string state_dir_;
   std::string meta_;
   std::string spec_;
   int stdout_fd_;
   int stderr_fd_;
   bool state_dir_created_ = false;
-  NativeFailure failure_{0, ""};
   int pid_ = 0;
 };
 
@@ -375,17 +388,14 @@ Napi::Value Create(const Napi::CallbackInfo &info) {
 // Reads a few small files in one thread-pool job. fs.promises.readFile takes four round trips
 // through the pool per file (open, fstat, read, close); the runtime reads two or three files per
 // operation. A missing file gives null; a file over `max_bytes` fails with EFBIG.
-class ReadFilesWorker : public Napi::AsyncWorker {
+class ReadFilesWorker : public PromiseWorker {
  public:
   ReadFilesWorker(Napi::Env env, std::vector<std::string> paths, size_t max_bytes)
-      : Napi::AsyncWorker(env),
-        deferred_(Napi::Promise::Deferred::New(env)),
+      : PromiseWorker(env),
         paths_(std::move(paths)),
         max_bytes_(max_bytes),
         contents_(paths_.size()),
         present_(paths_.size(), false) {}
-
-  Napi::Promise Promise() { return deferred_.Promise(); }
 
   void Execute() override {
     for (size_t i = 0; i < paths_.size() && failure_.code == 0; i++) ReadOne(i);
@@ -415,39 +425,20 @@ class ReadFilesWorker : public Napi::AsyncWorker {
       if (errno != ENOENT) Fail(errno, "open " + path);
       return;
     }
-    std::string &out = contents_[i];
-    char buf[16384];
-    for (;;) {
-      ssize_t n = read(fd, buf, sizeof(buf));
-      if (n < 0 && errno == EINTR) continue;
-      if (n < 0) {
-        Fail(errno, "read " + path);
-        break;
-      }
-      if (n == 0) {
-        present_[i] = true;
-        break;
-      }
-      if (out.size() + static_cast<size_t>(n) > max_bytes_) {
-        Fail(EFBIG, "read " + path + ": larger than " + std::to_string(max_bytes_) + " bytes");
-        break;
-      }
-      out.append(buf, static_cast<size_t>(n));
-    }
+    int ret = ReadUpTo(fd, max_bytes_, &contents_[i]);
     close(fd);
+    if (ret == EFBIG)
+      Fail(EFBIG, "read " + path + ": larger than " + std::to_string(max_bytes_) + " bytes");
+    else if (ret != 0)
+      Fail(ret, "read " + path);
+    else
+      present_[i] = true;
   }
 
-  void Fail(int code, const std::string &message) {
-    failure_.code = code;
-    failure_.message = message;
-  }
-
-  Napi::Promise::Deferred deferred_;
   std::vector<std::string> paths_;
   size_t max_bytes_;
   std::vector<std::string> contents_;
   std::vector<bool> present_;
-  NativeFailure failure_{0, ""};
 };
 
 Napi::Value ReadFiles(const Napi::CallbackInfo &info) {

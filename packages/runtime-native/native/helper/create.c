@@ -2,7 +2,6 @@
 #define _GNU_SOURCE
 #include "create.h"
 
-#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -10,11 +9,6 @@
 #include "spec.h"
 #include "syscalls.h"
 #include "util.h"
-
-void helper_report_failure(void)
-{
-	dprintf(RESULT_FD, "err %d %s\n", berth_err.code, berth_err.message);
-}
 
 /* The caller passes the encoded spec in a memfd, so it never reaches the disk: it may carry
  * secrets in the environment. The descriptor is closed before anything else runs. */
@@ -30,18 +24,19 @@ int helper_create(const char *state_dir)
 {
 	struct container_spec spec;
 	pid_t pid;
+	int ret = read_spec(&spec);
 
-	if (read_spec(&spec) < 0 ||
-	    (strcmp(spec.state_dir, state_dir) != 0 &&
-	     berth_fail(EINVAL, "the spec is for state directory %s, not %s", spec.state_dir, state_dir) < 0)) {
+	if (ret == 0 && strcmp(spec.state_dir, state_dir) != 0)
+		ret = berth_fail(EINVAL, "the spec is for state directory %s, not %s", spec.state_dir, state_dir);
+	if (ret < 0) {
 		spec_free(&spec);
-		helper_report_failure();
+		berth_report_result(RESULT_FD, -1);
 		return 1;
 	}
 	pid = fork();
 	if (pid < 0) {
 		berth_fail(errno, "fork the monitor");
-		helper_report_failure();
+		berth_report_result(RESULT_FD, -1);
 		spec_free(&spec);
 		return 1;
 	}

@@ -15,7 +15,4 @@
  * In the monitor it returns when the container has exited and been cleaned up. */
 int helper_create(const char *state_dir);
 
-/* Writes berth_err to RESULT_FD as an "err" line. */
-void helper_report_failure(void);
-
 #endif

@@ -126,14 +126,7 @@ static int write_process_record(const struct container_spec *spec, pid_t pid, co
 
 static void report(int result_fd, pid_t pid)
 {
-	char msg[BERTH_ERR_MAX + 64];
-	int len;
-
-	if (pid > 0)
-		len = snprintf(msg, sizeof(msg), "ok %d\n", (int)pid);
-	else
-		len = snprintf(msg, sizeof(msg), "err %d %s\n", berth_err.code, berth_err.message);
-	(void)write_all(result_fd, msg, (size_t)len);
+	berth_report_result(result_fd, pid);
 	close(result_fd);
 }
 

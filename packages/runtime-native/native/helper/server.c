@@ -10,7 +10,6 @@
 #include <limits.h>
 #include <signal.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -128,7 +127,7 @@ __attribute__((noreturn)) static void run_request(int control_fd, struct request
 static void reply_failure(const struct request *req)
 {
 	if (req->nfds > 0)
-		dprintf(req->fds[0], "err %d %s\n", berth_err.code, berth_err.message);
+		berth_report_result(req->fds[0], -1);
 }
 
 int server_run(int control_fd)

@@ -114,3 +114,15 @@ unsigned long long proc_start_time(pid_t pid)
 			field++;
 	return strtoull(p, NULL, 10);
 }
+
+void berth_report_result(int fd, pid_t pid)
+{
+	char msg[BERTH_ERR_MAX + 64];
+	int len;
+
+	if (pid > 0)
+		len = snprintf(msg, sizeof(msg), "ok %d\n", (int)pid);
+	else
+		len = snprintf(msg, sizeof(msg), "err %d %s\n", berth_err.code, berth_err.message);
+	(void)write_all(fd, msg, (size_t)len);
+}

@@ -43,6 +43,9 @@ ssize_t read_all(int fd, char **out);
 int write_file_at(const char *dir, const char *file, const char *value);
 /* Write `value` to an absolute path opened O_WRONLY|O_NOFOLLOW. */
 int write_path(const char *path, const char *value);
+/* Writes the result line a creation reports to the addon: "ok PID" when `pid` > 0, otherwise
+ * "err ERRNO MESSAGE" from berth_err. The descriptor stays open. */
+void berth_report_result(int fd, pid_t pid);
 /* Start time of `pid` in clock ticks since boot (field 22 of /proc/PID/stat), 0 if gone. */
 unsigned long long proc_start_time(pid_t pid);
 

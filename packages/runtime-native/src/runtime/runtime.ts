@@ -149,7 +149,7 @@ export class Runtime {
 
   /** Resolves with the final state once the container has stopped and its monitor has exited. */
   async waitExit(id: string): Promise<ContainerState> {
-    const proc = await this.store.readProcess(id);
+    const { proc } = await this.store.readRecords(id);
     if (proc && proc.status !== 'stopped') {
       await this.native.watchExit(proc.monitorPid, proc.monitorStartTime);
       // A monitor killed from outside leaves the init behind; wait for the init itself then.

@@ -59,12 +59,6 @@ export class StateStore {
     return { meta: JSON.parse(meta.toString('utf8')) as ContainerMeta, proc: proc === null ? undefined : (JSON.parse(proc.toString('utf8')) as ProcessRecord) };
   }
 
-  /** Returns the monitor's record, or undefined while the container is still being created. */
-  async readProcess(id: string): Promise<ProcessRecord | undefined> {
-    const [proc] = await this.readFiles([join(this.dirFor(id), 'process.json')], MAX_RECORD_BYTES);
-    return proc === null ? undefined : (JSON.parse(proc.toString('utf8')) as ProcessRecord);
-  }
-
   /** Returns whether the start FIFO still exists, that is, `start` has not been called. */
   async awaitingStart(id: string): Promise<boolean> {
     try {
