@@ -1,15 +1,15 @@
 /**
  * Agent memory benchmark: runs the real scheduler and one agent with 50 running containers, then
  * measures the agent's resident memory and the memory of the per-container helper process (the
- * runtime's monitor, which waits for the container and records its exit). RSS counts shared pages in full, so
- * PSS (proportional set size, from /proc/PID/smaps_rollup) is printed beside it.
+ * runtime's monitor, which waits for the container and records its exit). RSS counts shared
+ * pages in full, so PSS (proportional set size, from /proc/PID/smaps_rollup) is printed beside it.
  *
  *   node bench/dist/agent-memory.js [--containers N]
  *
- * It also prints the agent's RSS split into anonymous and file-backed pages, the CPU time the
- * agent used to start the containers and per second while settling, the CPU time of the child
- * processes it waited for until then (the image pull process, ip, nft), and the memory of the
- * child processes it keeps (the runtime's helper server).
+ * It also prints the agent's RSS split into anonymous and file-backed pages, and the agent's CPU
+ * time to start the containers and per second while settling. For child processes it prints the
+ * CPU time of those it waited for until then (the image pull process, ip, nft) and the memory of
+ * those it keeps (the runtime's helper server).
  *
  * Environment for investigations: BENCH_SETTLE_MS (wait before sampling, default 60000),
  * BENCH_NODE_FLAGS (extra node flags for the agent, such as --expose-gc or --trace-gc),
