@@ -11,6 +11,7 @@ packages=(
   conntrack                    # deletes the NAT entries of deleted containers
   gcc make libc6-dev           # the runtime's C helper and the layer helper
   libseccomp-dev pkg-config    # seccomp filters in the native runtime
+  libisal-dev                  # ISA-L's igzip, which inflates image layers
   crun runc                    # reference runtimes for spec agreement tests and benchmarks
   valgrind                     # leak checks of the native addon
   apache2-utils zstd         # htpasswd -B for registry Basic auth tests; zstd layers in image tests

@@ -20,7 +20,8 @@ status=0
 valgrind --quiet --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite \
   --error-exitcode=99 --log-file="$logs/valgrind.log" \
   node ../../node_modules/mocha/bin/mocha.js --no-config --exit --timeout 300000 \
-  dist/runtime/lifecycle.test.js dist/runtime/isolation.test.js dist/runtime/hardening.test.js || status=$?
+  dist/runtime/lifecycle.test.js dist/runtime/isolation.test.js dist/runtime/hardening.test.js \
+  dist/images/gunzip.test.js || status=$?
 
 if [ "$status" -eq 99 ]; then
   echo "valgrind reported definite leaks in the Node process running the addon:" >&2

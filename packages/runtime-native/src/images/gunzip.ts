@@ -1,0 +1,67 @@
+import { join } from 'node:path';
+
+/** One gzip stream's decoder in build/berth_inflate.node (native/inflate/inflate.cc). */
+interface NativeGzipInflater {
+  /** Lends the next compressed chunk; throws while a run is pending or the last chunk is unread. */
+  setInput(chunk: Buffer): void;
+  /** Inflates on the thread pool into `out`; resolves with the bytes written. */
+  run(out: Buffer): Promise<number>;
+  /** True when the next run needs a new chunk: the last one is consumed and no output is pending. */
+  needsInput(): boolean;
+  /** True when the input so far ends exactly after a gzip member's trailer. */
+  complete(): boolean;
+}
+
+interface InflateAddon {
+  GzipInflater: new () => NativeGzipInflater;
+}
+
+/** The addon built by `npm run build` from native/inflate with ISA-L. */
+const INFLATE_ADDON_PATH = join(__dirname, '..', '..', 'build', 'berth_inflate.node');
+/**
+ * A new output buffer is taken once less than this much room is left in the current one, so a
+ * run never fills a few bytes only; each run costs a hop to the thread pool.
+ */
+const MIN_RUN_OUTPUT_BYTES = 32 * 1024;
+
+let addon: InflateAddon | undefined;
+
+function inflateAddon(): InflateAddon {
+  if (addon) return addon;
+  try {
+    addon = require(INFLATE_ADDON_PATH) as InflateAddon;
+  } catch (error) {
+    throw new Error(
+      `cannot load the gzip addon ${INFLATE_ADDON_PATH}: ${(error as Error).message}; ` +
+        'it needs ISA-L (Debian: libisal2, and libisal-dev to build); run "npm run build --workspace @berth/runtime-native"',
+    );
+  }
+  return addon;
+}
+
+/**
+ * Decompresses a gzip stream (one or more members) with ISA-L, inflating on libuv's thread pool
+ * while the caller works on the previous output. Yields slices of buffers of `bufferBytes`; a
+ * yielded slice is never written again. Throws an Error starting with "gzip:" for corrupt or
+ * truncated data; the caller decides how to report it.
+ */
+export async function* gunzip(source: AsyncIterable<Buffer>, bufferBytes: number): AsyncGenerator<Buffer> {
+  const inflater = new (inflateAddon().GzipInflater)();
+  let out = Buffer.allocUnsafe(bufferBytes);
+  let offset = 0;
+  for await (const chunk of source) {
+    if (chunk.length === 0) continue;
+    inflater.setInput(chunk);
+    while (!inflater.needsInput()) {
+      if (out.length - offset < MIN_RUN_OUTPUT_BYTES) {
+        out = Buffer.allocUnsafe(bufferBytes);
+        offset = 0;
+      }
+      const written = await inflater.run(out.subarray(offset));
+      if (written === 0) continue;
+      yield out.subarray(offset, offset + written);
+      offset += written;
+    }
+  }
+  if (!inflater.complete()) throw new Error('gzip: unexpected end of the compressed data');
+}
