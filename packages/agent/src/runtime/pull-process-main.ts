@@ -6,6 +6,7 @@
  * and which also happens when the agent dies.
  */
 import { ImageStore, PullProgress as LayerProgress } from '@berth/runtime-native/dist/images/image-store';
+import { prestartLayerWorkers } from '@berth/runtime-native/dist/images/layer-worker';
 import type { RegistryClientOptions } from '@berth/runtime-native/dist/images/registry-client';
 import { runConfigOf } from '../spec/image-config';
 import type { LocalImage, PullProgress } from './ports';
@@ -27,6 +28,8 @@ function send(message: PullerToAgentMessage): void {
 function start(message: StartMessage): void {
   store = new ImageStore({ stateDir: message.stateDir });
   registry = { auth: message.auth, insecureRegistries: message.insecureRegistries };
+  // The first pull's manifest and config requests then overlap the threads' start.
+  prestartLayerWorkers();
 }
 
 /** Pulls one reference and sends its progress and its result or failure, tagged with `id`. */

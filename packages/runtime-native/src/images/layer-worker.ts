@@ -99,6 +99,22 @@ function keepWorker(worker: Worker): void {
 }
 
 /**
+ * Starts worker threads ahead of the first layer, up to the number kept idle (3), so that their
+ * start and module loading overlap the manifest and config requests of a first pull. A process
+ * that is about to pull (the agent's pull process) calls it at start.
+ */
+export function prestartLayerWorkers(count = MAX_IDLE_WORKERS): void {
+  for (let started = idleWorkers.length; started < Math.min(count, MAX_IDLE_WORKERS); started++) {
+    keepWorker(new Worker(join(__dirname, 'layer-worker.js'), { workerData: { [WORKER_MARK]: true } }));
+  }
+}
+
+/** Number of started worker threads waiting for a layer (for tests and diagnostics). */
+export function idleLayerWorkerCount(): number {
+  return idleWorkers.length;
+}
+
+/**
  * Unpacks one layer on a worker thread, so the synchronous file-system calls of several layers run
  * in parallel and never block the main thread. `feed` streams the blob in with backpressure;
  * `unpacked` settles once both digests are checked; `finish` runs the applier's final pass.
