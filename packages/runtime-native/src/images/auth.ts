@@ -2,7 +2,9 @@ import { readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { AuthenticationError } from './errors';
+import { defaultTransport, HttpResponse, HttpTransport } from './http-transport';
 import { DOCKER_HUB_API_HOST, DOCKER_HUB_REGISTRY } from './reference';
+import { isNetworkError } from './retry';
 
 /** A user name and password (or an identity token as password) for one registry. */
 export interface RegistryCredentials {
@@ -160,7 +162,7 @@ export async function fetchBearerToken(
   scope: string,
   credentials: RegistryCredentials | undefined,
   cache: TokenCache,
-  fetchImpl: typeof fetch = fetch,
+  transport: HttpTransport = defaultTransport,
 ): Promise<string> {
   // Different users may be granted different scopes, so the user is part of the key.
   const key = `${tokenKey(params, scope)}\n${credentials?.username ?? ''}`;
@@ -172,12 +174,13 @@ export async function fetchBearerToken(
     throw new AuthenticationError(`token realm ${url.origin} is not https; refusing to send a token request to it`);
   }
   const response = credentials?.identityToken
-    ? await requestOAuthToken(url, params, scope, credentials.identityToken, fetchImpl)
-    : await requestToken(url, params, scope, credentials, fetchImpl);
+    ? await requestOAuthToken(url, params, scope, credentials.identityToken, transport)
+    : await requestToken(url, params, scope, credentials, transport);
   if (!response.ok) {
+    response.cancel();
     throw new AuthenticationError(`token service ${url.origin}${url.pathname} responded ${response.status} for scope "${scope}"${credentials ? ` as user "${credentials.username}"` : ' (anonymous)'}; check the credentials`);
   }
-  const body = (await response.json()) as { token?: string; access_token?: string; expires_in?: number; issued_at?: string };
+  const body = await readTokenResponse(response, url, scope);
   const token = body.token ?? body.access_token;
   if (!token) throw new AuthenticationError(`token service ${url.origin}${url.pathname} returned no token for scope "${scope}"`);
   cache.set(key, token, body.expires_in, body.issued_at);
@@ -185,19 +188,46 @@ export async function fetchBearerToken(
 }
 
 /** The token auth spec's `GET realm?service=…&scope=…`, with Basic credentials when we have them. */
-async function requestToken(url: URL, params: Record<string, string>, scope: string, credentials: RegistryCredentials | undefined, fetchImpl: typeof fetch): Promise<Response> {
+async function requestToken(url: URL, params: Record<string, string>, scope: string, credentials: RegistryCredentials | undefined, transport: HttpTransport): Promise<HttpResponse> {
   if (params.service) url.searchParams.set('service', params.service);
   url.searchParams.append('scope', scope);
   if (credentials) url.searchParams.set('account', credentials.username);
   const headers: Record<string, string> = credentials ? { authorization: basicAuthorization(credentials) } : {};
-  return fetchImpl(url, { headers, redirect: 'error' });
+  return transport.request(url, { headers });
 }
 
 /** The OAuth2 variant: `POST realm` with a form carrying the refresh token. */
-async function requestOAuthToken(url: URL, params: Record<string, string>, scope: string, refreshToken: string, fetchImpl: typeof fetch): Promise<Response> {
+async function requestOAuthToken(url: URL, params: Record<string, string>, scope: string, refreshToken: string, transport: HttpTransport): Promise<HttpResponse> {
   const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken, client_id: OAUTH_CLIENT_ID, scope });
   if (params.service) form.set('service', params.service);
-  return fetchImpl(url, { method: 'POST', body: form, redirect: 'error' });
+  return transport.request(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded;charset=UTF-8' },
+    body: form.toString(),
+  });
+}
+
+interface TokenResponse {
+  token?: string;
+  access_token?: string;
+  expires_in?: number;
+  issued_at?: string;
+}
+
+/** Reads a token service's JSON response. Throws AuthenticationError for a body that is too large or not a JSON object. */
+async function readTokenResponse(response: HttpResponse, url: URL, scope: string): Promise<TokenResponse> {
+  let body: unknown;
+  try {
+    body = await response.json();
+  } catch (error) {
+    // The registry client retries network errors, so they pass through unchanged.
+    if (isNetworkError(error)) throw error;
+    throw new AuthenticationError(`token service ${url.origin}${url.pathname} sent an invalid response for scope "${scope}": ${(error as Error).message}`, { cause: error });
+  }
+  if (typeof body !== 'object' || body === null) {
+    throw new AuthenticationError(`token service ${url.origin}${url.pathname} sent a response for scope "${scope}" that is not a JSON object`);
+  }
+  return body as TokenResponse;
 }
 
 /** Reports whether a host name is loopback, where plain HTTP needs no opt-in. */

@@ -1,5 +1,6 @@
 import { Digest, digestOf } from './digest';
-import { AuthenticationError, DigestMismatchError, RegistryError, TransientRegistryError } from './errors';
+import { AuthenticationError, DigestMismatchError, ImageError, RegistryError, TransientRegistryError } from './errors';
+import { defaultTransport, HttpResponse, HttpTransport } from './http-transport';
 import {
   AuthChallenge, basicAuthorization, fetchBearerToken, isLoopbackHost, parseChallenges, readDockerConfigCredentials,
   RegistryCredentials, TokenCache,
@@ -7,6 +8,8 @@ import {
 import { Descriptor, MANIFEST_ACCEPT } from './manifest';
 import { apiHost, ImageReference } from './reference';
 import { backoff, isNetworkError, isRetryableStatus, MAX_ATTEMPTS } from './retry';
+
+export type { HttpTransport } from './http-transport';
 
 /** Largest manifest or index accepted; real ones are a few KiB. */
 export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
@@ -20,7 +23,8 @@ export interface RegistryClientOptions {
   insecureRegistries?: string[];
   /** Docker client config to read `auths` from; default `$DOCKER_CONFIG/config.json` or `~/.docker/config.json`. */
   dockerConfigPath?: string;
-  fetchImpl?: typeof fetch;
+  /** HTTP client for registries and token services. The default is one NodeHttpTransport shared by the process. */
+  transport?: HttpTransport;
   /** Token cache to share between clients, e.g. one per pull with different credentials. */
   tokenCache?: TokenCache;
 }
@@ -40,10 +44,10 @@ export class RegistryClient {
   private readonly tokens: TokenCache;
   /** The last challenge per registry and scope, so later requests authenticate up front. */
   private readonly challenges = new Map<string, AuthChallenge>();
-  private readonly fetchImpl: typeof fetch;
+  private readonly transport: HttpTransport;
 
   constructor(private readonly options: RegistryClientOptions = {}) {
-    this.fetchImpl = options.fetchImpl ?? fetch;
+    this.transport = options.transport ?? defaultTransport;
     this.tokens = options.tokenCache ?? new TokenCache();
   }
 
@@ -108,36 +112,43 @@ export class RegistryClient {
       const response = await this.request(reference, url, position > 0 ? { range: `bytes=${position}-` } : {});
       if (!response.ok) throw await statusError(response, where);
       let skipBytes = response.status === 206 ? rangeStart(response, position, where) : position;
-      const reader = response.body![Symbol.asyncIterator]();
-      for (;;) {
-        let next: IteratorResult<Uint8Array>;
-        try {
-          next = await reader.next();
-        } catch (error) {
-          if (!isNetworkError(error)) throw error;
-          failures++;
-          if (failures >= MAX_ATTEMPTS) throw new TransientRegistryError(`${where}: download failed ${failures} times at byte ${position}: ${(error as Error).message}`, { cause: error });
-          await backoff(failures);
-          break;
-        }
-        if (next.done) {
-          if (position !== descriptor.size) {
-            throw new DigestMismatchError(`${where}: the registry sent ${position} bytes but the descriptor declares ${descriptor.size}`);
+      const reader = response.body[Symbol.asyncIterator]();
+      let finished = false;
+      try {
+        for (;;) {
+          let next: IteratorResult<Buffer>;
+          try {
+            next = await reader.next();
+          } catch (error) {
+            if (!isNetworkError(error)) throw error;
+            failures++;
+            if (failures >= MAX_ATTEMPTS) throw new TransientRegistryError(`${where}: download failed ${failures} times at byte ${position}: ${(error as Error).message}`, { cause: error });
+            await backoff(failures);
+            break;
           }
-          return;
+          if (next.done) {
+            finished = true;
+            if (position !== descriptor.size) {
+              throw new DigestMismatchError(`${where}: the registry sent ${position} bytes but the descriptor declares ${descriptor.size}`);
+            }
+            return;
+          }
+          let chunk = next.value;
+          if (skipBytes > 0) {
+            const dropped = Math.min(skipBytes, chunk.length);
+            chunk = chunk.subarray(dropped);
+            skipBytes -= dropped;
+            if (chunk.length === 0) continue;
+          }
+          if (position + chunk.length > descriptor.size) {
+            throw new DigestMismatchError(`${where}: the registry sent more than the ${descriptor.size} bytes the descriptor declares`);
+          }
+          position += chunk.length;
+          yield chunk;
         }
-        let chunk = Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
-        if (skipBytes > 0) {
-          const dropped = Math.min(skipBytes, chunk.length);
-          chunk = chunk.subarray(dropped);
-          skipBytes -= dropped;
-          if (chunk.length === 0) continue;
-        }
-        if (position + chunk.length > descriptor.size) {
-          throw new DigestMismatchError(`${where}: the registry sent more than the ${descriptor.size} bytes the descriptor declares`);
-        }
-        position += chunk.length;
-        yield chunk;
+      } finally {
+        // A consumer that stops early, or an error above, leaves the body half-read.
+        if (!finished) response.cancel();
       }
     }
   }
@@ -146,11 +157,11 @@ export class RegistryClient {
    * Sends one GET with authentication, manual redirects and retries. Authorization is sent only to
    * the registry itself: a redirect to another host (blob storage) goes without it.
    */
-  private async request(reference: ImageReference, url: string, headers: Record<string, string>): Promise<Response> {
+  private async request(reference: ImageReference, url: string, headers: Record<string, string>): Promise<HttpResponse> {
     const scope = `repository:${reference.repository}:pull`;
     let triedChallenge = false;
     for (let attempt = 1; ; attempt++) {
-      let response: Response;
+      let response: HttpResponse;
       try {
         const authorization = await this.authorizationFor(reference.registry, scope);
         response = await this.followRedirects(url, headers, authorization);
@@ -161,12 +172,12 @@ export class RegistryClient {
       }
       if (response.status === 401 && !triedChallenge) {
         triedChallenge = true;
-        await response.body?.cancel();
+        response.cancel();
         this.rememberChallenge(reference.registry, scope, response, url);
         continue;
       }
       if (isRetryableStatus(response.status) && attempt < MAX_ATTEMPTS) {
-        await response.body?.cancel();
+        response.cancel();
         await backoff(attempt);
         continue;
       }
@@ -174,24 +185,23 @@ export class RegistryClient {
     }
   }
 
-  private async followRedirects(url: string, headers: Record<string, string>, authorization: string | undefined): Promise<Response> {
+  private async followRedirects(url: string, headers: Record<string, string>, authorization: string | undefined): Promise<HttpResponse> {
     const origin = new URL(url).origin;
     let current = url;
     for (let hop = 0; hop <= MAX_REDIRECTS; hop++) {
       const sameOrigin = new URL(current).origin === origin;
-      const response = await this.fetchImpl(current, {
+      const response = await this.transport.request(current, {
         headers: { ...headers, ...(authorization && sameOrigin ? { authorization } : {}) },
-        redirect: 'manual',
       });
       const location = response.headers.get('location');
       if (response.status < 300 || response.status > 399 || !location) return response;
-      await response.body?.cancel();
+      response.cancel();
       current = new URL(location, current).toString();
     }
     throw new RegistryError(`${url}: more than ${MAX_REDIRECTS} redirects`);
   }
 
-  private rememberChallenge(registry: string, scope: string, response: Response, url: string): void {
+  private rememberChallenge(registry: string, scope: string, response: HttpResponse, url: string): void {
     const header = response.headers.get('www-authenticate') ?? '';
     const challenge = parseChallenges(header).find((candidate) => candidate.scheme === 'bearer' || candidate.scheme === 'basic');
     if (!challenge) {
@@ -209,7 +219,7 @@ export class RegistryClient {
       return basicAuthorization(credentials);
     }
     const scopeToUse = challenge.params.scope && challenge.params.scope.includes(':pull') ? challenge.params.scope : scope;
-    return `Bearer ${await fetchBearerToken(challenge.params, scopeToUse, credentials, this.tokens, this.fetchImpl)}`;
+    return `Bearer ${await fetchBearerToken(challenge.params, scopeToUse, credentials, this.tokens, this.transport)}`;
   }
 
   private credentialsFor(registry: string): RegistryCredentials | undefined {
@@ -217,7 +227,7 @@ export class RegistryClient {
   }
 }
 
-function rangeStart(response: Response, position: number, where: string): number {
+function rangeStart(response: HttpResponse, position: number, where: string): number {
   const match = /^bytes (\d+)-/.exec(response.headers.get('content-range') ?? '');
   if (!match || Number(match[1]) !== position) {
     throw new RegistryError(`${where}: asked for bytes from ${position} but the registry responded with Content-Range "${response.headers.get('content-range')}"`);
@@ -225,18 +235,26 @@ function rangeStart(response: Response, position: number, where: string): number
   return 0;
 }
 
-async function readLimited(response: Response, maxBytes: number, where: string): Promise<Buffer> {
+async function readLimited(response: HttpResponse, maxBytes: number, where: string): Promise<Buffer> {
   const chunks: Buffer[] = [];
   let total = 0;
-  for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
-    total += chunk.byteLength;
-    if (total > maxBytes) throw new RegistryError(`${where}: the document is larger than ${maxBytes} bytes`);
-    chunks.push(Buffer.from(chunk));
+  try {
+    for await (const chunk of response.body) {
+      total += chunk.length;
+      if (total > maxBytes) {
+        response.cancel();
+        throw new RegistryError(`${where}: the document is larger than ${maxBytes} bytes`);
+      }
+      chunks.push(chunk);
+    }
+  } catch (error) {
+    if (!isNetworkError(error)) throw error;
+    throw new TransientRegistryError(`${where}: reading the response failed after ${total} bytes: ${(error as Error).message}`, { cause: error });
   }
   return Buffer.concat(chunks);
 }
 
-async function statusError(response: Response, where: string): Promise<Error> {
+async function statusError(response: HttpResponse, where: string): Promise<Error> {
   let detail = '';
   try {
     const body = (await response.json()) as { errors?: { code?: string; message?: string }[] };
@@ -255,9 +273,20 @@ async function statusError(response: Response, where: string): Promise<Error> {
   return new RegistryError(`${where}: the registry responded ${response.status}${suffix}`, response.status);
 }
 
+/**
+ * Turns a failed request into an ImageError: TransientRegistryError for network errors,
+ * RegistryError for the rest (TLS verification, malformed responses). ImageErrors pass unchanged.
+ */
 function wrapNetworkError(error: unknown, url: string, attempts: number): Error {
-  if (!isNetworkError(error)) return error as Error;
-  const cause = (error as Error).cause as { message?: string } | undefined;
-  return new TransientRegistryError(`${new URL(url).origin}: request failed after ${attempts} attempts: ${cause?.message ?? (error as Error).message}`, { cause: error });
+  if (error instanceof ImageError) return error;
+  const origin = new URL(url).origin;
+  const message = (error as Error).message;
+  if (isNetworkError(error)) {
+    return new TransientRegistryError(`${origin}: request failed after ${attempts} attempts: ${message}`, { cause: error });
+  }
+  const code = (error as { code?: string }).code ?? '';
+  const hint = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY/.test(code)
+    ? '; check the registry\'s certificate, add a private CA with NODE_EXTRA_CA_CERTS, or list the registry in insecureRegistries if it serves plain http'
+    : '';
+  return new RegistryError(`${origin}: request failed: ${message}${code ? ` (${code})` : ''}${hint}`, undefined, { cause: error });
 }
-

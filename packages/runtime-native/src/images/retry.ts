@@ -11,14 +11,21 @@ export async function backoff(attempt: number): Promise<void> {
   await sleep(Math.random() * ceilingMs);
 }
 
-/** Reports whether an error from fetch or a body read is a network failure worth retrying. */
+/**
+ * Error codes of node:http, node:net and node:dns failures that a later attempt can get past.
+ * A response body cut short fails with ECONNRESET ("aborted") or, when the connection closed before
+ * the body was read, with ERR_STREAM_PREMATURE_CLOSE. The transport's idle timeout uses ETIMEDOUT.
+ */
+const NETWORK_ERROR_CODES = new Set([
+  'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
+  'ERR_STREAM_PREMATURE_CLOSE',
+]);
+
+/** Reports whether an error from a request or a body read is a network failure worth retrying. */
 export function isNetworkError(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  const code = (error as { code?: string }).code ?? (error.cause as { code?: string } | undefined)?.code;
-  if (code && ['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'UND_ERR_SOCKET', 'UND_ERR_CLOSED', 'ENOTFOUND', 'EAI_AGAIN', 'UND_ERR_CONNECT_TIMEOUT', 'UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT'].includes(code)) {
-    return true;
-  }
-  return error.name === 'TypeError' && /fetch failed|terminated/.test(error.message);
+  const code = (error as { code?: unknown }).code ?? (error.cause as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && NETWORK_ERROR_CODES.has(code);
 }
 
 /** Reports whether an HTTP status is transient per this client's policy: 5xx only, never 4xx. */
