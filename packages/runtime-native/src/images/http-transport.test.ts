@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
-import { AddressInfo } from 'node:net';
+import { AddressInfo, Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
 import { RegistryError } from './errors';
@@ -243,11 +243,17 @@ describe('NodeHttpTransport', function () {
 
     it('closes the connection of a cancelled body', async () => {
       const large = Buffer.alloc(4 * 1024 * 1024, 1);
-      server.handler = (request, response) => response.end(request.url === '/large' ? large : 'small');
+      let largeSocket: Socket | undefined;
+      server.handler = (request, response) => {
+        if (request.url === '/large') largeSocket = request.socket;
+        response.end(request.url === '/large' ? large : 'small');
+      };
       const response = await transport.request(server.url('/large'));
       const first = await response.body[Symbol.asyncIterator]().next();
       assert.equal(first.done, false);
       response.cancel();
+      // The server sees the connection close; a cancel that kept the socket would hang here.
+      if (!largeSocket!.closed) await new Promise((resolve) => largeSocket!.once('close', resolve));
       await readAll(await transport.request(server.url('/small')));
       assert.equal(server.connections, 2);
     });
