@@ -35,6 +35,7 @@ export class PullProcess {
   private nextId = 1;
   private stderrTail = '';
   private exited = false;
+  private ended = false;
 
   /** Forks the pull process and sends it `start`. The process runs until `end` or `kill`. */
   constructor(
@@ -50,8 +51,13 @@ export class PullProcess {
     });
     this.child.on('message', (message: PullerToAgentMessage) => this.receive(message));
     this.child.on('error', (error) => this.fail(`could not be started or sent a message (${error.message})`));
-    // 'close' (not 'exit') reports the end, so that the stderr tail is complete by then.
-    this.child.on('close', (code: number | null, signal: NodeJS.Signals | null) => this.fail(signal ? `was killed by ${signal}` : `exited with code ${code}`));
+    // 'close' (not 'exit') reports the end, so that the stderr tail is complete by then. After
+    // end() Node emits no 'close' (nodejs/node#19433), so then 'exit' reports it.
+    const exited = (code: number | null, signal: NodeJS.Signals | null) => this.fail(signal ? `was killed by ${signal}` : `exited with code ${code}`);
+    this.child.on('close', exited);
+    this.child.on('exit', (code, signal) => {
+      if (this.ended) exited(code, signal);
+    });
     this.post(start);
   }
 
@@ -80,6 +86,7 @@ export class PullProcess {
 
   /** Closes the IPC channel, on which the process exits. Pulls still pending are rejected then. */
   end(): void {
+    this.ended = true;
     if (this.child.connected) this.child.disconnect();
   }
 
