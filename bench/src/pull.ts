@@ -2,8 +2,8 @@
  * Image pull benchmark: pulls and unpacks the same three-layer image from a local docker-registry
  * with Berth's ImageStore and with `skopeo copy` + `umoci unpack`, cold (empty store) and warm
  * (everything already stored), and prints the medians and ratios. Berth's cold pull is timed twice:
- * in a new Node process, as the agent's pull process runs it, and in this process after a warm-up
- * pull. A plain `tar -xzf` of the layers is timed as a floor. Each timed step starts after `sync`,
+ * in a new agent pull process (the process the agent forks for each burst of pulls), and in this
+ * process after a warm-up pull. A plain `tar -xzf` of the layers is timed as a floor. Each timed step starts after `sync`,
  * and the order of the two tools alternates between runs.
  *
  * Every tree lives on a new ext4 file system with a journal, made in a sparse file and
@@ -14,7 +14,6 @@
  * sources, time zones) so its mix of many small text files and some larger ones resembles a
  * distribution base image.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +22,7 @@ import { ImageStore } from '@berth/runtime-native';
 import { addTreeLayer, createOciLayout, makeTempDir, newImage, OciLayout, pushImage, removeOciLayout, removeTempDir, runCommand, startRegistry } from '@berth/testkit';
 import { BenchFilesystem, checkFreeSpace, createLoopFilesystem, formatFilesystem, MIN_LOOP_FILESYSTEM_BYTES, useExistingDirectory } from './bench-filesystem';
 import { EXIT_INTERRUPTED, InterruptedError, Interruption } from './interruption';
-import type { NewProcessPullReport } from './pull-new-process';
+import { PullProcess } from '@berth/agent/dist/runtime/pull-process';
 
 const LAYER_SOURCES = [
   ['/usr/lib/python3.11', '/usr/share/perl'],
@@ -49,14 +48,13 @@ const RECENT_DELETION_WINDOW_MS = 65_000;
 const LOOP_FILESYSTEM_BYTES_PER_RUN = 1024 ** 3;
 /** Space a path takes beyond its data in the estimate: at most one partly used 4 KiB block. */
 const PATH_OVERHEAD_BYTES = 4096;
-/** The pull script that `tsc -b bench` compiles beside this file. */
-const NEW_PROCESS_SCRIPT = join(__dirname, 'pull-new-process.js');
-const STDERR_TAIL_CHARS = 2000;
+/** Unit of the CPU times in /proc/PID/stat (USER_HZ, 100 on Linux). */
+const CLOCK_TICKS_PER_S = 100;
 
 interface Timing {
-  /** Cold pull in a new Node process, from spawn to exit. */
+  /** Cold pull in the agent's pull process, from fork to exit. */
   berthNewProcessColdMs: number;
-  /** CPU time (user + system, all threads) that the new process reported from its start to the end of the pull. */
+  /** CPU time (user + system, all threads) of the pull process from its start to its pull's result. */
   berthNewProcessColdCpuMs: number;
   /** Cold pull in this benchmark process, after a warm-up pull. */
   berthColdMs: number;
@@ -117,36 +115,40 @@ async function settle(): Promise<void> {
 }
 
 /**
- * Pulls `reference` into an empty store under `stateDir` in a new Node process, timed from spawn
- * to exit. Node flags of this process are not passed on, as the agent does not pass its own.
- * Throws with the process's stderr when it fails.
+ * Pulls into an empty store through the agent's own pull process: `PullProcess` forks
+ * pull-process-main.js with the agent's Node flags, sends it one pull and closes its channel, on
+ * which it exits. Wall time runs from the fork to the exit. CPU time is that of all the child's
+ * threads when its pull result arrived, read from /proc in clock ticks (10 ms).
  */
 async function pullInNewProcess(reference: string, stateDir: string): Promise<{ wallMs: number; cpuMs: number }> {
   const start = process.hrtime.bigint();
-  const child = spawn(process.execPath, [NEW_PROCESS_SCRIPT, reference, stateDir], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString('utf8')).slice(-STDERR_TAIL_CHARS)));
-  const forgetChild = interruption.addForcedCleanup(() => child.kill('SIGKILL'));
-  let exit: { code: number | null; signal: NodeJS.Signals | null; wallMs: number };
+  let exited!: () => void;
+  const exit = new Promise<void>((resolve) => (exited = resolve));
+  const puller = new PullProcess({ type: 'start', stateDir }, () => exited());
+  const forgetChild = interruption.addForcedCleanup(() => puller.kill());
+  let cpuMs: number;
   try {
-    const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
-    exit = await new Promise((resolve, reject) => {
-      child.once('error', (error) => reject(new Error(`bench/pull: could not start ${process.execPath} ${NEW_PROCESS_SCRIPT}: ${error.message}`)));
-      child.once('exit', (code, signal) => resolve({ code, signal, wallMs: Number(process.hrtime.bigint() - start) / 1e6 }));
-    });
-    // Output can still arrive after 'exit', and 'close' comes once stdout and stderr have ended.
-    await closed;
+    await puller.pull(reference, () => undefined);
+    cpuMs = processCpuMs(puller.pid!);
+    puller.end();
+    await exit;
+  } catch (error) {
+    puller.kill();
+    await exit;
+    throw new Error(`bench/pull: the pull in the agent's pull process failed: ${(error as Error).message}`);
   } finally {
     forgetChild();
   }
+  return { wallMs: Number(process.hrtime.bigint() - start) / 1e6, cpuMs };
+}
 
-  if (exit.code !== 0) {
-    throw new Error(`bench/pull: the pull in a new process exited with ${exit.signal ?? exit.code}: ${stderr.trim() || 'no output'}`);
-  }
-  const report = JSON.parse(stdout) as NewProcessPullReport;
-  return { wallMs: exit.wallMs, cpuMs: report.cpuMs };
+/** User plus system CPU time of a running process, all threads, from /proc/PID/stat. */
+function processCpuMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The fields after the command name, which is in parentheses and may contain spaces.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / CLOCK_TICKS_PER_S;
 }
 
 type BerthTiming = Pick<Timing, 'berthNewProcessColdMs' | 'berthNewProcessColdCpuMs' | 'berthColdMs' | 'berthWarmMs' | 'berthColdCpuMs'>;
@@ -319,7 +321,7 @@ async function benchmark(options: Options, filesystem: BenchFilesystem): Promise
       timings.push(timing);
       // Single runs show how much the other load on the machine moved the medians.
       console.log(
-        `run ${run + 1} (${berthFirst ? 'berth' : 'skopeo + umoci'} first): berth cold, new process ${timing.berthNewProcessColdMs.toFixed(0)} ms, ` +
+        `run ${run + 1} (${berthFirst ? 'berth' : 'skopeo + umoci'} first): berth cold, agent pull process ${timing.berthNewProcessColdMs.toFixed(0)} ms, ` +
         `berth cold, warm process ${timing.berthColdMs.toFixed(0)} ms, skopeo + umoci cold ${timing.referenceColdMs.toFixed(0)} ms, ` +
         `tar ${timing.tarMs.toFixed(0)} ms, load average ${loadavg()[0]!.toFixed(2)}`,
       );
@@ -339,18 +341,18 @@ function printResult(result: Result): void {
   const ms = (value: number) => value.toFixed(0);
   const ratio = (berth: number, reference: number, digits: number) => (berth / reference).toFixed(digits);
   console.log(`median of ${result.runs} runs (ms):`);
-  console.log(`  berth cold, new process    ${ms(result.berthNewProcessColdMs)}`);
+  console.log(`  berth cold, pull process   ${ms(result.berthNewProcessColdMs)}`);
   console.log(`  berth cold, warm process   ${ms(result.berthColdMs)}`);
   console.log(`  skopeo + umoci cold        ${ms(result.referenceColdMs)}`);
   console.log(`  berth warm                 ${ms(result.berthWarmMs)}`);
   console.log(`  skopeo + umoci warm        ${ms(result.referenceWarmMs)}`);
   console.log(`  tar -xzf of layers         ${ms(result.tarMs)}`);
   console.log(
-    `  cold CPU time: berth new process ${ms(result.berthNewProcessColdCpuMs)}, berth warm process ${ms(result.berthColdCpuMs)}, ` +
+    `  cold CPU time: berth pull process ${ms(result.berthNewProcessColdCpuMs)}, berth warm process ${ms(result.berthColdCpuMs)}, ` +
     `skopeo + umoci ${ms(result.referenceColdCpuMs)}`,
   );
   console.log(
-    `ratio berth/reference: cold, new process ${ratio(result.berthNewProcessColdMs, result.referenceColdMs, 2)}; ` +
+    `ratio berth/reference: cold, pull process ${ratio(result.berthNewProcessColdMs, result.referenceColdMs, 2)}; ` +
     `cold, warm process ${ratio(result.berthColdMs, result.referenceColdMs, 2)}; warm ${ratio(result.berthWarmMs, result.referenceWarmMs, 3)}`,
   );
 }
