@@ -1,8 +1,12 @@
 import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
 import { createServer, IncomingMessage, Server, ServerResponse } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
 import { AddressInfo, Socket } from 'node:net';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { gzipSync } from 'node:zlib';
+import { makeTempDir, removeTempDir, runCommand } from '@berth/testkit';
 import { RegistryError } from './errors';
 import { HttpResponse, NodeHttpTransport } from './http-transport';
 import { isNetworkError } from './retry';
@@ -209,6 +213,29 @@ describe('NodeHttpTransport', function () {
 
   it('rejects a protocol other than http and https', async () => {
     await assert.rejects(transport.request('ftp://127.0.0.1/blob'), (error: Error) => error instanceof RegistryError && /protocol ftp: is not supported/.test(error.message));
+  });
+
+  it('rejects an untrusted TLS certificate', async () => {
+    const dir = makeTempDir('http-transport-tls');
+    const tlsServer = createHttpsServer();
+    try {
+      await runCommand('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=berth-test',
+        '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')]);
+      tlsServer.setSecureContext({ cert: readFileSync(join(dir, 'cert.pem')), key: readFileSync(join(dir, 'key.pem')) });
+      tlsServer.on('request', (_request, response) => response.end('secret'));
+      await new Promise<void>((resolve) => tlsServer.listen(0, '127.0.0.1', resolve));
+      const url = `https://127.0.0.1:${(tlsServer.address() as AddressInfo).port}/v2/`;
+
+      await assert.rejects(transport.request(url), (error: Error) => {
+        assert.equal((error as { code?: string }).code, 'DEPTH_ZERO_SELF_SIGNED_CERT', error.message);
+        assert.equal(isNetworkError(error), false);
+        return true;
+      });
+    } finally {
+      tlsServer.closeAllConnections();
+      await new Promise<void>((resolve) => tlsServer.close(() => resolve()));
+      removeTempDir(dir);
+    }
   });
 
   describe('text and json', () => {
