@@ -115,14 +115,15 @@ describe('NodeHttpTransport', function () {
     await readAll(response);
   });
 
-  it('sends the headers it is given and no Accept-Encoding', async () => {
+  it('sends its headers and asks for identity', async () => {
     const response = await transport.request(server.url(), { headers: { accept: 'application/json', range: 'bytes=5-' } });
     await readAll(response);
     const [seen] = server.seen;
     assert.equal(seen?.method, 'GET');
     assert.equal(seen?.headers.accept, 'application/json');
     assert.equal(seen?.headers.range, 'bytes=5-');
-    assert.equal(seen?.headers['accept-encoding'], undefined);
+    assert.equal(seen?.headers['accept-encoding'], 'identity');
+    assert.match(seen?.headers['user-agent'] ?? '', /^berth-image-puller\//);
   });
 
   it('passes a gzip Content-Encoding body through undecoded', async () => {

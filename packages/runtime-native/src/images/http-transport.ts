@@ -9,6 +9,9 @@ import { RegistryError } from './errors';
  */
 export const IDLE_TIMEOUT_MS = 60_000;
 
+/** Sent with every request, as other registry clients name themselves. */
+const USER_AGENT = 'berth-image-puller/0.1';
+
 /** Largest body that `text()` and `json()` read. Error documents and token responses are a few KiB. */
 export const MAX_TEXT_BODY_BYTES = 4 * 1024 * 1024;
 
@@ -63,7 +66,7 @@ const HTTP_AGENT = new HttpAgent({ keepAlive: true });
 const HTTPS_AGENT = new HttpsAgent({ keepAlive: true });
 
 /**
- * HttpTransport on node:http and node:https. It sends no Accept-Encoding header and never decodes a
+ * HttpTransport on node:http and node:https. It asks for `Accept-Encoding: identity` and never decodes a
  * body, because registry clients hash the bytes as the server sent them. TLS certificates are
  * verified against Node's CA store, which includes NODE_EXTRA_CA_CERTS.
  */
@@ -82,7 +85,9 @@ export class NodeHttpTransport implements HttpTransport {
     if (target.protocol !== 'http:' && target.protocol !== 'https:') {
       return Promise.reject(new RegistryError(`${target.href}: protocol ${target.protocol} is not supported, only http and https are`));
     }
-    const headers: Record<string, string> = { ...options.headers };
+    // Registries log and sometimes rate-limit by User-Agent. Without Accept-Encoding a server may
+    // pick any encoding, so identity is asked for explicitly.
+    const headers: Record<string, string> = { 'user-agent': USER_AGENT, 'accept-encoding': 'identity', ...options.headers };
     if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
     const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     const agent = target.protocol === 'https:' ? HTTPS_AGENT : HTTP_AGENT;
