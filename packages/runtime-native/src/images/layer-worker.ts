@@ -10,6 +10,11 @@ import { LayerCompression } from './manifest';
 
 /** Chunks sent to a worker but not yet consumed; bounds memory per layer to about 16 × 64 KiB. */
 const MAX_CHUNKS_IN_FLIGHT = 16;
+/**
+ * The worker acknowledges consumed chunks in batches of this many, or fewer when it runs out of
+ * queued chunks, so that about one message in four crosses back per chunk sent.
+ */
+const CHUNKS_PER_ACK = 4;
 /** Idle worker threads kept for the next layer; as many as the store unpacks at once by default. */
 const MAX_IDLE_WORKERS = 3;
 /** An idle worker is ended after this long without a layer. */
@@ -44,7 +49,7 @@ export interface LayerJob {
 
 type ToWorker = { type: 'job'; job: LayerJob } | { type: 'chunk'; data: Uint8Array } | { type: 'end' } | { type: 'error'; message: string } | { type: 'finish'; lowerRoots: string[] };
 type FromWorker =
-  | { type: 'ack' }
+  | { type: 'ack'; chunks: number }
   | { type: 'unpacked' }
   | { type: 'finished'; reusable: boolean }
   | { type: 'failed'; name: string; message: string; code?: string };
@@ -156,10 +161,11 @@ export class LayerWorker {
       for await (const chunk of source) {
         if (this.failure) return;
         while (this.inFlight >= MAX_CHUNKS_IN_FLIGHT && !this.failure) await new Promise<void>((resolve) => (this.ackWaiter = resolve));
-        const copy = new Uint8Array(chunk);
-        this.inFlight++;
-        this.post({ type: 'chunk', data: copy }, [copy.buffer]);
+        // Transferring the chunk's own memory detaches it here, so its length is taken first.
         bytes += chunk.length;
+        const data = ownsWholeBuffer(chunk) ? chunk : new Uint8Array(chunk);
+        this.inFlight++;
+        this.post({ type: 'chunk', data }, [data.buffer as ArrayBuffer]);
         onBytes?.(bytes);
       }
       this.post({ type: 'end' });
@@ -202,7 +208,7 @@ export class LayerWorker {
 
   private onMessage(message: FromWorker): void {
     if (message.type === 'ack') {
-      this.inFlight--;
+      this.inFlight -= message.chunks;
       this.ackWaiter?.();
       this.ackWaiter = undefined;
       return;
@@ -219,6 +225,15 @@ export class LayerWorker {
     this.ackWaiter?.();
     for (const waiter of this.waiters.splice(0)) waiter.reject(error);
   }
+}
+
+/**
+ * Reports whether `chunk` is the only view of its memory, so the memory can move to the worker
+ * without a copy. Node reads each socket buffer into memory of its own; a chunk cut from a larger
+ * buffer (Node's pool, or a read that also held the response headers) is copied instead.
+ */
+function ownsWholeBuffer(chunk: Buffer): boolean {
+  return chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
 }
 
 /** Turns a worker's error report back into the image error class it was thrown as. */
@@ -247,19 +262,24 @@ async function runWorker(): Promise<void> {
   };
   for (;;) {
     const message = await next();
-    if (message.type === 'job') await runJob(message.job, port, next);
+    if (message.type === 'job') await runJob(message.job, port, next, () => queue.length > 0);
   }
 }
 
 /** Unpacks one layer from the chunks the main thread posts, then waits for `finish`. */
-async function runJob(job: LayerJob, port: NonNullable<typeof parentPort>, next: () => Promise<ToWorker>): Promise<void> {
+async function runJob(job: LayerJob, port: NonNullable<typeof parentPort>, next: () => Promise<ToWorker>, hasQueued: () => boolean): Promise<void> {
   const posted = async function* (): AsyncGenerator<Buffer> {
+    let unacknowledged = 0;
     for (;;) {
       const message = await next();
       if (message.type === 'end') return;
       if (message.type === 'error') throw new Error(message.message);
       if (message.type !== 'chunk') continue;
-      port.postMessage({ type: 'ack' } satisfies FromWorker);
+      unacknowledged++;
+      if (unacknowledged >= CHUNKS_PER_ACK || !hasQueued()) {
+        port.postMessage({ type: 'ack', chunks: unacknowledged } satisfies FromWorker);
+        unacknowledged = 0;
+      }
       yield Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength);
     }
   };
