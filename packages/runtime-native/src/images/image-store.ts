@@ -112,35 +112,49 @@ export class ImageStore {
     const reference = parseReference(referenceText);
     const client = new RegistryClient({ ...this.options.registry, ...options, tokenCache: this.tokenCache });
 
-    const resolved = await this.resolveManifest(client, reference, options.platform ?? this.options.platform ?? hostPlatform());
-    const configBytes = await client.fetchSmallBlob(reference, resolved.config, MAX_CONFIG_BYTES);
-    const where = `image ${formatReference(reference)}`;
-    const config = parseImageConfig(configBytes, resolved.layers.length, `${where} config ${resolved.config.digest}`);
-    const runtime = parseRuntimeConfig(config, `${where} config ${resolved.config.digest}`);
-    await this.store.writeBlob(resolved.config.digest, configBytes);
-
-    const layers = this.describeLayers(resolved.layers, config.rootfs.diff_ids, where);
-    await Promise.all(layers.map((layer, index) => this.ensureSnapshot(client, reference, layers, index, options.onProgress)));
-
-    const record: ImageRecord = {
-      digest: resolved.manifestDigest,
-      names: [recordName(reference)],
-      ...(resolved.indexDigest ? { indexDigest: resolved.indexDigest } : {}),
-      configDigest: resolved.config.digest,
-      ...(resolved.platform ? { platform: resolved.platform } : {}),
-      layers,
-      pulledAt: new Date().toISOString(),
+    // Manifests and the config are written (and flushed) while the pull goes on, and the record
+    // that makes the image visible is saved only after every write has succeeded.
+    const blobWrites: Promise<void>[] = [];
+    const writeBlobInBackground = (digest: Digest, bytes: Buffer) => {
+      const writing = this.store.writeBlob(digest, bytes);
+      writing.catch(() => undefined);
+      blobWrites.push(writing);
     };
-    await this.saveRecord(record);
-    return {
-      reference: formatReference(reference),
-      digest: resolved.indexDigest ?? resolved.manifestDigest,
-      manifestDigest: resolved.manifestDigest,
-      configDigest: resolved.config.digest,
-      config,
-      runtime,
-      layers: layers.map((layer) => ({ ...layer, snapshotPath: this.store.snapshotFs(layer.chainId) })),
-    };
+    try {
+      const resolved = await this.resolveManifest(client, reference, options.platform ?? this.options.platform ?? hostPlatform(), writeBlobInBackground);
+      const configBytes = await client.fetchSmallBlob(reference, resolved.config, MAX_CONFIG_BYTES);
+      const where = `image ${formatReference(reference)}`;
+      const config = parseImageConfig(configBytes, resolved.layers.length, `${where} config ${resolved.config.digest}`);
+      const runtime = parseRuntimeConfig(config, `${where} config ${resolved.config.digest}`);
+      writeBlobInBackground(resolved.config.digest, configBytes);
+
+      const layers = this.describeLayers(resolved.layers, config.rootfs.diff_ids, where);
+      await Promise.all(layers.map((layer, index) => this.ensureSnapshot(client, reference, layers, index, options.onProgress)));
+      await Promise.all(blobWrites);
+
+      const record: ImageRecord = {
+        digest: resolved.manifestDigest,
+        names: [recordName(reference)],
+        ...(resolved.indexDigest ? { indexDigest: resolved.indexDigest } : {}),
+        configDigest: resolved.config.digest,
+        ...(resolved.platform ? { platform: resolved.platform } : {}),
+        layers,
+        pulledAt: new Date().toISOString(),
+      };
+      await this.saveRecord(record);
+      return {
+        reference: formatReference(reference),
+        digest: resolved.indexDigest ?? resolved.manifestDigest,
+        manifestDigest: resolved.manifestDigest,
+        configDigest: resolved.config.digest,
+        config,
+        runtime,
+        layers: layers.map((layer) => ({ ...layer, snapshotPath: this.store.snapshotFs(layer.chainId) })),
+      };
+    } finally {
+      // A failed pull still waits for its writes, so none runs on after the pull has settled.
+      await Promise.allSettled(blobWrites);
+    }
   }
 
   /**
@@ -239,14 +253,14 @@ export class ImageStore {
     return image.layers.map((layer) => this.store.snapshotFs(layer.chainId)).reverse();
   }
 
-  private async resolveManifest(client: RegistryClient, reference: ImageReference, platform: Platform) {
+  private async resolveManifest(client: RegistryClient, reference: ImageReference, platform: Platform, writeBlob: (digest: Digest, bytes: Buffer) => void) {
     let fetched = await client.fetchManifest(reference, reference.digest ?? reference.tag!);
     let indexDigest: Digest | undefined;
     let selectedPlatform: string | undefined;
     for (let depth = 0; ; depth++) {
       const where = `manifest ${fetched.digest} of ${formatReference(reference)}`;
       const document = parseManifestDocument(fetched.bytes, fetched.contentType, where);
-      await this.store.writeBlob(fetched.digest, fetched.bytes);
+      writeBlob(fetched.digest, fetched.bytes);
       if (document.kind === 'manifest') {
         checkConfigType(document.config, where);
         return { manifestDigest: fetched.digest, indexDigest, platform: selectedPlatform, config: document.config, layers: document.layers };
