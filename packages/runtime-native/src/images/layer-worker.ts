@@ -1,11 +1,7 @@
-import { createReadStream, readlinkSync } from 'node:fs';
-import { setPriority } from 'node:os';
-import { basename, join } from 'node:path';
-import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { Digest } from './digest';
 import * as errors from './errors';
-import { LayerApplier } from './layer-applier';
-import { unpackLayer } from './layer-unpack';
 import { LayerCompression } from './manifest';
 
 /** Chunks sent to a worker but not yet consumed; bounds memory per layer to about 16 × 64 KiB. */
@@ -14,15 +10,20 @@ const MAX_CHUNKS_IN_FLIGHT = 16;
  * The worker acknowledges consumed chunks in batches of this many, or fewer when it runs out of
  * queued chunks, so that about one message in four crosses back per chunk sent.
  */
-const CHUNKS_PER_ACK = 4;
+export const CHUNKS_PER_ACK = 4;
 /** Idle worker threads kept for the next layer; as many as the store unpacks at once by default. */
 const MAX_IDLE_WORKERS = 3;
 /** An idle worker is ended after this long without a layer. */
 const IDLE_WORKER_TTL_MS = 30_000;
 /** Marks the thread as a layer worker in its workerData. */
-const WORKER_MARK = 'berthLayerWorker';
+export const WORKER_MARK = 'berthLayerWorker';
 /** Nice value of a thread whose job requests low priority (`LayerJob.lowPriority`). */
-const LOW_PRIORITY_NICE = 10;
+export const LOW_PRIORITY_NICE = 10;
+/**
+ * The worker side, in a module of its own: the main thread then does not load the extraction code
+ * (tar-stream, the applier), which took about 15 ms of a new pull process's start.
+ */
+const WORKER_MAIN = join(__dirname, 'layer-worker-main.js');
 
 /** Everything a worker needs to unpack one layer; plain data, so it crosses the thread boundary. */
 export interface LayerJob {
@@ -47,8 +48,10 @@ export interface LayerJob {
   lowPriority?: boolean;
 }
 
-type ToWorker = { type: 'job'; job: LayerJob } | { type: 'chunk'; data: Uint8Array } | { type: 'end' } | { type: 'error'; message: string } | { type: 'finish'; lowerRoots: string[] };
-type FromWorker =
+/** Messages from the main thread to a layer worker. */
+export type ToWorker = { type: 'job'; job: LayerJob } | { type: 'chunk'; data: Uint8Array } | { type: 'end' } | { type: 'error'; message: string } | { type: 'finish'; lowerRoots: string[] };
+/** Messages from a layer worker to the main thread. */
+export type FromWorker =
   | { type: 'ack'; chunks: number }
   | { type: 'unpacked' }
   | { type: 'finished'; reusable: boolean }
@@ -70,7 +73,7 @@ const idleWorkers: IdleWorker[] = [];
 
 function takeWorker(): Worker {
   const idle = idleWorkers.pop();
-  if (!idle) return new Worker(join(__dirname, 'layer-worker.js'), { workerData: { [WORKER_MARK]: true } });
+  if (!idle) return new Worker(WORKER_MAIN, { workerData: { [WORKER_MARK]: true } });
   clearTimeout(idle.timer);
   // Only our own listeners go: Worker registers its own to reference its message port.
   idle.worker.off('error', idle.drop);
@@ -110,7 +113,7 @@ function keepWorker(worker: Worker): void {
  */
 export function prestartLayerWorkers(count = MAX_IDLE_WORKERS): void {
   for (let started = idleWorkers.length; started < Math.min(count, MAX_IDLE_WORKERS); started++) {
-    keepWorker(new Worker(join(__dirname, 'layer-worker.js'), { workerData: { [WORKER_MARK]: true } }));
+    keepWorker(new Worker(WORKER_MAIN, { workerData: { [WORKER_MARK]: true } }));
   }
 }
 
@@ -245,89 +248,4 @@ function rebuildError(report: { name: string; message: string; code?: string }):
   const error = new Error(report.message) as NodeJS.ErrnoException;
   if (report.code) error.code = report.code;
   return error;
-}
-
-/** The worker side: runs one job after another, as the main thread sends them. */
-async function runWorker(): Promise<void> {
-  const port = parentPort!;
-  const queue: ToWorker[] = [];
-  let wake: (() => void) | undefined;
-  port.on('message', (message: ToWorker) => {
-    queue.push(message);
-    wake?.();
-  });
-  const next = async (): Promise<ToWorker> => {
-    while (queue.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-    return queue.shift()!;
-  };
-  for (;;) {
-    const message = await next();
-    if (message.type === 'job') await runJob(message.job, port, next, () => queue.length > 0);
-  }
-}
-
-/** Unpacks one layer from the chunks the main thread posts, then waits for `finish`. */
-async function runJob(job: LayerJob, port: NonNullable<typeof parentPort>, next: () => Promise<ToWorker>, hasQueued: () => boolean): Promise<void> {
-  const posted = async function* (): AsyncGenerator<Buffer> {
-    let unacknowledged = 0;
-    for (;;) {
-      const message = await next();
-      if (message.type === 'end') return;
-      if (message.type === 'error') throw new Error(message.message);
-      if (message.type !== 'chunk') continue;
-      unacknowledged++;
-      if (unacknowledged >= CHUNKS_PER_ACK || !hasQueued()) {
-        port.postMessage({ type: 'ack', chunks: unacknowledged } satisfies FromWorker);
-        unacknowledged = 0;
-      }
-      yield Buffer.from(message.data.buffer, message.data.byteOffset, message.data.byteLength);
-    }
-  };
-
-  const report = (error: unknown) => {
-    const failure = error as NodeJS.ErrnoException;
-    port.postMessage({ type: 'failed', name: failure?.name ?? 'Error', message: failure?.message ?? String(error), ...(failure?.code ? { code: failure.code } : {}) } satisfies FromWorker);
-  };
-  const lowered = job.lowPriority === true && setThreadNice(LOW_PRIORITY_NICE);
-  let reusable = true;
-  try {
-    const applier = new LayerApplier({ root: job.root, where: job.where, allowDevices: job.allowDevices, helperPath: job.helperPath });
-    try {
-      await unpackLayer({
-        source: job.sourceFile ? createReadStream(job.sourceFile) : posted(),
-        blobDigest: job.blobDigest, blobSize: job.blobSize, diffId: job.diffId, compression: job.compression,
-        applier, where: job.where, maxUncompressedBytes: job.maxUncompressedBytes,
-        ...(job.blobFile ? { blobFile: job.blobFile } : {}),
-      });
-    } finally {
-      // Raising the priority again needs CAP_SYS_NICE or a RLIMIT_NICE that allows it. Without
-      // either, the thread stays at low priority and is not kept for another layer.
-      if (lowered) reusable = setThreadNice(0);
-    }
-    port.postMessage({ type: 'unpacked' } satisfies FromWorker);
-    let message = await next();
-    while (message.type !== 'finish') message = await next();
-    await applier.finish(message.lowerRoots);
-    port.postMessage({ type: 'finished', reusable } satisfies FromWorker);
-  } catch (error) {
-    report(error);
-  }
-}
-
-/**
- * Sets the nice value of the calling thread. On Linux the nice value belongs to each thread, and
- * setpriority given a thread ID changes only that thread (setpriority(2), BUGS). Returns false when
- * that fails, for example without /proc or without permission to raise the priority.
- */
-function setThreadNice(nice: number): boolean {
-  try {
-    setPriority(Number(basename(readlinkSync('/proc/thread-self'))), nice);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-if (!isMainThread && (workerData as Record<string, unknown> | undefined)?.[WORKER_MARK] === true) {
-  void runWorker();
 }
