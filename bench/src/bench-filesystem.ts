@@ -1,8 +1,8 @@
 /**
- * The file system that a benchmark keeps its trees on: by default a new ext4 file system made with
- * mkfs.ext4's defaults in a sparse file and mounted from a loop device with direct I/O, or a
- * directory that the user names. Also reports the type of a file system and whether it has a
- * journal.
+ * The file system that a benchmark keeps its trees on. By default it is a new ext4 file system,
+ * made with mkfs.ext4's defaults in a sparse file and mounted from a loop device with direct I/O.
+ * It can also be a directory that the user names. This module also reports the type of a file
+ * system and whether it has a journal.
  */
 import { spawnSync } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, realpathSync, rmSync, statSync, statfsSync, truncateSync } from 'node:fs';

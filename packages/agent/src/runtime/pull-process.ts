@@ -7,8 +7,8 @@ import { deserializeError, PullerToAgentMessage, StartMessage } from './pull-mes
 /** The pull process entry that `npm run build` compiles beside this file. */
 export const PULL_PROCESS_MAIN = join(__dirname, 'pull-process-main.js');
 /**
- * Node flags of the pull process. Without the optimizing compiler (TurboFan) a first pull of the
- * benchmark image (bench/pull) took about 860 ms from fork to exit instead of about 960 ms: the
+ * Node flags of the pull process. Without the optimizing compiler (TurboFan), a first pull of the
+ * benchmark image (bench/pull) took about 860 ms from fork to exit instead of about 960 ms. The
  * process lives for one burst of pulls, so compiling its hot functions costs more than it gains.
  * Later pulls in the same process were about 6 % slower. The per-byte work (inflate, digests,
  * file writes) is native code either way.

@@ -4,10 +4,10 @@
 // fast as zlib on this kind of data. It lives in its own addon so that only image pulls need
 // libisal; the runtime addon loads without it.
 //
-// One GzipInflater decodes one layer blob. `setInput` lends it the next compressed chunk; `run`
-// inflates on libuv's thread pool into an output buffer the caller owns and settles with the
-// number of bytes written. At most one `run` may be pending per inflater. Concatenated gzip
-// members are decoded one after another, as gzip(1) and Go's gzip.Reader do; any other byte after
+// One GzipInflater decodes one layer blob. `setInput` lends it the next compressed chunk. `run`
+// inflates on libuv's thread pool into an output buffer that the caller owns, and settles with
+// the number of bytes written. At most one `run` may be pending per inflater. Concatenated gzip
+// members are decoded one after another, as gzip(1) and Go's gzip.Reader do. Any other byte after
 // a member's trailer fails the next `run` as an invalid header.
 //
 // The gzip header (RFC 1952, section 2.3) is parsed here, and ISA-L gets only the deflate data
@@ -42,7 +42,7 @@ constexpr uint8_t kFlagsReserved = 0xe0;
 constexpr uint32_t kFixedHeaderBytes = 10;
 constexpr uint8_t kDeflateMethod = 8;
 
-// What ISA-L's return codes mean for a layer blob, in words an operator can act on.
+// Describes an ISA-L return code (or one of ours) in words an operator can act on.
 const char *DescribeInflateError(int code) {
   switch (code) {
     case ISAL_INVALID_BLOCK:
@@ -88,7 +88,7 @@ class GzipInflater : public Napi::ObjectWrap<GzipInflater> {
     isal_inflate_init(state_.get());
   }
 
-  // Runs on a thread-pool thread; touches only the state and the two borrowed buffers.
+  // Runs on a thread-pool thread. It touches only the state and the two borrowed buffers.
   int Inflate(uint8_t *out, uint32_t out_size, uint32_t *written) {
     *written = 0;
     for (;;) {
@@ -107,7 +107,7 @@ class GzipInflater : public Napi::ObjectWrap<GzipInflater> {
       *written = out_size - state_->avail_out;
       if (ret != ISAL_DECOMP_OK) return ret;
       if (state_->block_state == ISAL_BLOCK_FINISH) {
-        // The member is complete; whatever follows must be another member's header.
+        // The member is complete, so whatever follows must be another member's header.
         members_++;
         in_member_ = false;
         StartHeader();
@@ -140,8 +140,8 @@ class GzipInflater : public Napi::ObjectWrap<GzipInflater> {
   // run(out: Buffer): Promise<number>, the bytes written into `out`.
   Napi::Value Run(const Napi::CallbackInfo &info);
 
-  // True when the next run needs a new chunk first: the last chunk is consumed and the last run
-  // did not fill its output, so ISA-L holds no pending output.
+  // True when the next run needs a new chunk first: the last chunk is consumed, and the last run
+  // did not fill its output, so ISA-L has no output pending.
   Napi::Value NeedsInput(const Napi::CallbackInfo &info) {
     return Napi::Boolean::New(info.Env(), state_->avail_in == 0 && !output_full_);
   }
@@ -161,7 +161,7 @@ class GzipInflater : public Napi::ObjectWrap<GzipInflater> {
     header_flags_ = 0;
   }
 
-  // Takes up to `want` bytes of input for the header; adds them to the header's CRC.
+  // Takes up to `want` bytes of input for the header and adds them to the header's CRC.
   uint32_t TakeHeaderBytes(uint32_t want, const uint8_t **bytes) {
     uint32_t take = want < state_->avail_in ? want : state_->avail_in;
     *bytes = state_->next_in;

@@ -33,8 +33,8 @@ const FLAG_NAME = 0x08;
 const FLAG_COMMENT = 0x10;
 
 /**
- * A gzip member whose header carries the optional fields `flags` selects (RFC 1952, 2.3). zlib
- * writes none of them; gzip(1) writes FNAME, and other tools may write the rest.
+ * Builds a gzip member whose header carries the optional fields that `flags` selects (RFC 1952,
+ * section 2.3). zlib writes none of them, gzip(1) writes FNAME, and other tools may write the rest.
  */
 function gzipWithHeaderFields(payload: Buffer, flags: number, corruptHeaderCrc = false): Buffer {
   const plain = gzipSync(payload);

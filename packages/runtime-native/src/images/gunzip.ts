@@ -19,8 +19,8 @@ interface InflateAddon {
 /** The addon built by `npm run build` from native/inflate with ISA-L. */
 const INFLATE_ADDON_PATH = join(__dirname, '..', '..', 'build', 'berth_inflate.node');
 /**
- * A new output buffer is taken once less than this much room is left in the current one, so a
- * run never fills a few bytes only; each run costs a hop to the thread pool.
+ * Room left in the current output buffer below which a new buffer is taken. Each run costs a hop
+ * to the thread pool, so no run should fill only a few bytes.
  */
 const MIN_RUN_OUTPUT_BYTES = 32 * 1024;
 

@@ -280,7 +280,7 @@ describe('NodeHttpTransport', function () {
       const first = await response.body[Symbol.asyncIterator]().next();
       assert.equal(first.done, false);
       response.cancel();
-      // The server sees the connection close; a cancel that kept the socket would hang here.
+      // The server's end of the connection closes. A cancel that kept the socket would hang here.
       if (!largeSocket!.closed) await new Promise((resolve) => largeSocket!.once('close', resolve));
       await readAll(await transport.request(server.url('/small')));
       assert.equal(server.connections, 2);

@@ -66,7 +66,7 @@ const HTTP_AGENT = new HttpAgent({ keepAlive: true });
 const HTTPS_AGENT = new HttpsAgent({ keepAlive: true });
 
 /**
- * HttpTransport on node:http and node:https. It asks for `Accept-Encoding: identity` and never decodes a
+ * HttpTransport on node:http and node:https. It requests `Accept-Encoding: identity` and never decodes a
  * body, because registry clients hash the bytes as the server sent them. TLS certificates are
  * verified against Node's CA store, which includes NODE_EXTRA_CA_CERTS.
  */

@@ -174,7 +174,7 @@ async function runPipeline(options: UnpackLayerOptions, blobChunks: AsyncIterabl
   }
 }
 
-/** The stream stages that turn the blob's chunks into the uncompressed tar. */
+/** Returns the stream stages that turn the blob's chunks into the uncompressed tar. */
 function decompressed(compression: LayerCompression, blobChunks: AsyncIterable<Buffer>): (Readable | Transform)[] {
   if (compression === 'gzip') return [Readable.from(gunzip(blobChunks, INFLATE_CHUNK_BYTES))];
   if (compression === 'zstd') return [Readable.from(blobChunks), zstdTransform()];

@@ -232,8 +232,8 @@ export class LayerWorker {
 
 /**
  * Reports whether `chunk` is the only view of its memory, so the memory can move to the worker
- * without a copy. Node reads each socket buffer into memory of its own; a chunk cut from a larger
- * buffer (Node's pool, or a read that also held the response headers) is copied instead.
+ * without a copy. Node reads each socket buffer into memory of its own. A chunk cut from a larger
+ * buffer (Node's pool, or a read that also contained the response headers) is copied instead.
  */
 function ownsWholeBuffer(chunk: Buffer): boolean {
   return chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength && chunk.buffer instanceof ArrayBuffer;
