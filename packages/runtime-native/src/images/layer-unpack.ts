@@ -12,6 +12,8 @@ import { EntryData, LayerApplier } from './layer-applier';
 import { LayerCompression } from './manifest';
 import { PaxCapture } from './pax-records';
 
+/** Blob chunks being written to the blob file at once; with 64 KiB chunks about 512 KiB. */
+const MAX_BLOB_WRITES_IN_FLIGHT = 8;
 /**
  * Size of the gzip decompressor's output buffers. Every chunk passes the stream, the diff ID digest
  * and the tar parser, so larger chunks cut that per-chunk cost.
@@ -44,10 +46,12 @@ export async function unpackLayer(options: UnpackLayerOptions): Promise<void> {
   const blob = new HashedSource(options);
   const diffHash = hasherFor(options.diffId);
   const blobHandle = options.blobFile ? await fsp.open(options.blobFile, 'wx', 0o600) : undefined;
+  const blobWriter = blobHandle ? new BlobFileWriter(blobHandle) : undefined;
   try {
     // NOTE: the blob file is not fsynced. On ext4 an fsync also flushes every snapshot file written
     // meanwhile, which took seconds per layer on a busy host; a blob is verified whenever it is read.
-    await runPipeline(options, blob.chunks(blobHandle), diffHash);
+    await runPipeline(options, blob.chunks(blobWriter), diffHash);
+    await blobWriter?.flush();
   } catch (error) {
     if (error instanceof ImageError && !(error instanceof HostileLayerError)) throw error;
     // A layer that fails to decompress or parse may have been altered in transit, and only the blob
@@ -61,6 +65,7 @@ export async function unpackLayer(options: UnpackLayerOptions): Promise<void> {
     // compressed data) as plain errors. Any of them means the layer cannot be trusted.
     throw new HostileLayerError(`${options.where}: malformed layer: ${(error as Error).message}`, { cause: error });
   } finally {
+    await blobWriter?.settle();
     await blobHandle?.close();
     await blob.close();
   }
@@ -77,6 +82,59 @@ function blobMismatch(options: UnpackLayerOptions, actual: string): DigestMismat
   return new DigestMismatchError(`${options.where}: digest mismatch, expected blob ${options.blobDigest} but the content hashes to ${actual}`);
 }
 
+/**
+ * Writes a blob's chunks to its file at their offsets while the stream goes on, at most
+ * MAX_BLOB_WRITES_IN_FLIGHT at a time. Awaiting each write before passing its chunk on put a
+ * round trip through the thread pool, which the inflater and the file writes share, between every
+ * two chunks of the layer.
+ */
+class BlobFileWriter {
+  private position = 0;
+  private readonly inFlight = new Set<Promise<void>>();
+  private failure: Error | undefined;
+
+  constructor(private readonly handle: FileHandle) {}
+
+  /** Starts writing `chunk` after the previous ones; waits only while too many writes are pending. Throws an earlier write's error. */
+  async write(chunk: Buffer): Promise<void> {
+    while (this.inFlight.size >= MAX_BLOB_WRITES_IN_FLIGHT && !this.failure) await Promise.race(this.inFlight);
+    if (this.failure) throw this.failure;
+    const position = this.position;
+    this.position += chunk.length;
+    const writing: Promise<void> = writeFully(this.handle, chunk, position).then(
+      () => {
+        this.inFlight.delete(writing);
+      },
+      (error: Error) => {
+        this.failure ??= error;
+        this.inFlight.delete(writing);
+      },
+    );
+    this.inFlight.add(writing);
+  }
+
+  /** Waits for every write; throws the first write error. */
+  async flush(): Promise<void> {
+    await this.settle();
+    if (this.failure) throw this.failure;
+  }
+
+  /** Waits for every write, whatever its outcome, so the file can be closed or removed. */
+  async settle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+  }
+}
+
+/** Writes all of `data` at `position`; a write to a regular file may in principle be short. */
+async function writeFully(handle: FileHandle, data: Buffer, position: number): Promise<void> {
+  let written = 0;
+  while (written < data.length) {
+    const { bytesWritten } = await handle.write(data, written, data.length - written, position + written);
+    if (bytesWritten === 0) throw new Error(`write of the blob file at offset ${position + written} wrote nothing`);
+    written += bytesWritten;
+  }
+}
+
 /** The blob's bytes with their digest computed as they pass, and a way to finish it after a failure. */
 class HashedSource {
   private readonly hash: Hash;
@@ -90,13 +148,13 @@ class HashedSource {
     this.iterator = Symbol.asyncIterator in source ? source[Symbol.asyncIterator]() : source[Symbol.iterator]();
   }
 
-  /** Yields the blob's chunks, hashing each and writing it to `blobHandle` when given. */
-  async *chunks(blobHandle: FileHandle | undefined): AsyncGenerator<Buffer> {
+  /** Yields the blob's chunks, hashing each and handing it to `blobWriter` when given. */
+  async *chunks(blobWriter: BlobFileWriter | undefined): AsyncGenerator<Buffer> {
     for (;;) {
       const next = await this.iterator.next();
       if (next.done) return;
       this.take(next.value);
-      if (blobHandle) await blobHandle.write(next.value);
+      await blobWriter?.write(next.value);
       yield next.value;
     }
   }
