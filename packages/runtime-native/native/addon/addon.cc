@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -460,6 +461,53 @@ Napi::Value ReadFiles(const Napi::CallbackInfo &info) {
   return promise;
 }
 
+// Opens PATH (created with mode 0600 when missing) and waits on the thread pool for an exclusive
+// flock(2) on it. Resolves with the descriptor. Closing it releases the lock, and so does the end
+// of the process, so a crashed holder never leaves the lock taken. Each call opens the file anew,
+// so two calls exclude each other even within one process.
+class LockFileWorker : public PromiseWorker {
+ public:
+  LockFileWorker(Napi::Env env, std::string path) : PromiseWorker(env), path_(std::move(path)) {}
+
+  void Execute() override {
+    fd_ = open(path_.c_str(), O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+    if (fd_ < 0) {
+      Fail(errno, "open " + path_);
+      return;
+    }
+    while (flock(fd_, LOCK_EX) < 0) {
+      if (errno == EINTR) continue;
+      int saved = errno;
+      close(fd_);
+      fd_ = -1;
+      Fail(saved, "flock " + path_);
+      return;
+    }
+  }
+
+  void OnOK() override {
+    Napi::Env env = Env();
+    if (failure_.code != 0) {
+      deferred_.Reject(MakeError(env, failure_.code, failure_.message).Value());
+      return;
+    }
+    deferred_.Resolve(Napi::Number::New(env, fd_));
+  }
+
+ private:
+  std::string path_;
+  int fd_ = -1;
+};
+
+Napi::Value LockFile(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw MakeError(env, EINVAL, "lockFile: expected a path");
+  auto *worker = new LockFileWorker(env, info[0].As<Napi::String>());
+  Napi::Promise promise = worker->Promise();
+  worker->Queue();
+  return promise;
+}
+
 // Releases a created container: one byte into its start FIFO. Every call here is non-blocking.
 Napi::Value Start(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
@@ -608,6 +656,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("processAlive", Napi::Function::New(env, ProcessAlive));
   exports.Set("watchExit", Napi::Function::New(env, WatchExit));
   exports.Set("trimMalloc", Napi::Function::New(env, TrimMalloc));
+  exports.Set("lockFile", Napi::Function::New(env, LockFile));
   return exports;
 }
 

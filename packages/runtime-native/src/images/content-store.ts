@@ -3,6 +3,7 @@ import { promises as fsp } from 'node:fs';
 import { join } from 'node:path';
 import { Digest, digestParts, isDigest } from './digest';
 import { InternalImageError } from './errors';
+import { withFileLock } from './file-lock';
 
 /** One layer of a stored image. */
 export interface StoredLayer {
@@ -44,8 +45,12 @@ interface RecordsFile {
  *   snapshots/sha256/<hex>/fs       an unpacked layer in overlayfs form (lowerdir material)
  *   snapshots/sha256/<hex>/layer.json
  *   images.json                     image records
+ *   images.json.lock                flock(2) taken by every process that changes images.json
  *   tmp/<pid>.<label>-<random>     work in progress of process <pid>; removed once that process is gone
  */
+/** Lock file next to images.json that every process takes while it changes the records. */
+const RECORDS_LOCK_FILE = 'images.json.lock';
+
 export class ContentStore {
   private recordsLock: Promise<unknown> = Promise.resolve();
 
@@ -135,16 +140,19 @@ export class ContentStore {
     return fsp.readFile(this.blobPath(digest));
   }
 
-  /** Runs `change` on the image records under an in-process lock and saves the result atomically. */
+  /**
+   * Runs `change` on the image records and saves the result atomically. An in-process chain and a
+   * lock on `images.json.lock` serialize updates, so no process overwrites another's records.
+   */
   async updateRecords<T>(change: (images: Record<string, ImageRecord>) => T): Promise<T> {
-    const run = this.recordsLock.then(async () => {
+    const run = this.recordsLock.then(() => withFileLock(join(this.root, RECORDS_LOCK_FILE), async () => {
       const file = await this.readRecordsFile();
       const result = change(file.images);
       const temp = this.tempPath('images');
       await fsp.writeFile(temp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
       await fsp.rename(temp, join(this.root, 'images.json'));
       return result;
-    });
+    }));
     this.recordsLock = run.catch(() => undefined);
     return run;
   }
