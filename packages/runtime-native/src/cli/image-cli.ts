@@ -13,7 +13,7 @@ commands:
   pull REFERENCE [--insecure REGISTRY]... [--platform OS/ARCH[/VARIANT]] [--allow-devices]
                        pull an image and unpack its layers; prints the image digest
   images               list stored images: names, digest, layer count
-  rm REFERENCE|DIGEST  remove a name, or a whole image by manifest digest
+  rm REFERENCE|DIGEST  remove a name, or a whole image by manifest digest (12 hex digits suffice)
   prune [DIGEST]...    remove blobs and snapshots no image uses; DIGESTs are unnamed images to keep
 
 options:

@@ -134,6 +134,16 @@ describe('ImageStore pull from docker-registry', function () {
     for (const path of store.rootfsLayers(image)) assert.ok(existsSync(path), path);
   });
 
+  it('removes an image by a digest prefix', async () => {
+    const store = new ImageStore({ stateDir: join(work, 'state') });
+    const image = await store.pull(`${registry.host}/fixtures/multi:oci`);
+    await assert.rejects(store.remove(image.manifestDigest.slice(0, 'sha256:'.length + 6)), /at least 12 hex digits/);
+    // The 12 hex digits that `berth-image images` shows are enough.
+    await store.remove(image.manifestDigest.slice(0, 'sha256:'.length + 12));
+    assert.deepEqual(await store.list(), []);
+    await assert.rejects(store.remove(image.manifestDigest), /is not in the store/);
+  });
+
   it('keeps a digest-only pull under its digest name', async () => {
     const store = new ImageStore({ stateDir: join(work, 'state') });
     const tagged = await store.pull(`${registry.host}/fixtures/multi:oci`);

@@ -4,7 +4,7 @@ import { TokenCache } from './auth';
 import { InFlight, Semaphore } from './concurrency';
 import { ContentStore, ImageRecord, StoredLayer } from './content-store';
 import { chainIds, Digest } from './digest';
-import { DigestMismatchError, ImageNotFoundError, RegistryError } from './errors';
+import { DigestMismatchError, ImageNotFoundError, InvalidReferenceError, RegistryError } from './errors';
 import { LayerWorker } from './layer-worker';
 import {
   checkConfigType, Descriptor, formatPlatform, hostPlatform, ImageConfig, layerCompression, parseImageConfig,
@@ -20,6 +20,9 @@ export const DEFAULT_MAX_CONCURRENT_LAYERS = 3;
 export const DEFAULT_MAX_LAYER_BYTES = 8 * 1024 ** 3;
 const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 const MAX_INDEX_DEPTH = 2;
+/** Fewest hex digits of a digest prefix that `remove` accepts: as many as `berth-image images` shows. */
+const MIN_DIGEST_PREFIX_HEX = 12;
+const DIGEST_OR_PREFIX = new RegExp(`^sha(256|512):[0-9a-f]{${MIN_DIGEST_PREFIX_HEX},128}$`);
 
 /** Options of an image store. */
 export interface ImageStoreOptions {
@@ -196,11 +199,19 @@ export class ImageStore {
   async remove(referenceOrDigest: string): Promise<void> {
     await this.opened;
     const byDigest = /^sha(256|512):/.test(referenceOrDigest);
+    if (byDigest && !DIGEST_OR_PREFIX.test(referenceOrDigest)) {
+      throw new InvalidReferenceError(`invalid digest "${referenceOrDigest}": expected sha256: or sha512: and at least ${MIN_DIGEST_PREFIX_HEX} hex digits, as "berth-image images" shows them`);
+    }
     const name = byDigest ? '' : recordName(parseReference(referenceOrDigest));
     const removed = await this.store.updateRecords((images) => {
       if (byDigest) {
-        if (!(referenceOrDigest in images)) return false;
-        delete images[referenceOrDigest];
+        // A full digest or a prefix of one, such as the 12 hex digits that `images` shows.
+        const matches = Object.keys(images).filter((digest) => digest.startsWith(referenceOrDigest));
+        if (matches.length > 1) {
+          throw new InvalidReferenceError(`digest prefix ${referenceOrDigest} matches ${matches.length} images (${matches.join(', ')}); give more digits`);
+        }
+        if (matches.length === 0) return false;
+        delete images[matches[0]!];
         return true;
       }
       for (const record of Object.values(images)) {
