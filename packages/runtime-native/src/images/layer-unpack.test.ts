@@ -77,3 +77,34 @@ describe('unpackLayer blob file', () => {
     });
   }
 });
+
+describe('unpackLayer errors', () => {
+  let dir: string;
+
+  beforeEach(() => {
+    dir = makeTempDir('layer-unpack-errors');
+  });
+
+  afterEach(() => {
+    removeTempDir(dir);
+  });
+
+  it('names a corrupt tar header without a gunzip hint', async () => {
+    const tar = await buildTar([{ name: 'etc/motd', data: 'welcome\n' }]);
+    // A changed name byte no longer matches the header checksum.
+    tar[0] = tar[0]! ^ 0x01;
+    const blob = gzipSync(tar);
+    const root = join(dir, 'fs');
+    mkdirSync(root);
+    const unpacking = unpackLayer({
+      source: chunked(blob), blobDigest: sha256Of(blob), blobSize: blob.length, diffId: sha256Of(tar), compression: 'gzip',
+      applier: new LayerApplier({ root, where: 'test layer' }), maxUncompressedBytes: 1 << 20, where: 'test layer',
+    });
+    await assert.rejects(unpacking, (error: Error) => {
+      assert.ok(error instanceof HostileLayerError, `expected HostileLayerError, got ${error.name}`);
+      assert.match(error.message, /^test layer: malformed layer: tar: invalid header checksum/);
+      assert.doesNotMatch(error.message, /gunzip/);
+      return true;
+    });
+  });
+});

@@ -63,7 +63,7 @@ export async function unpackLayer(options: UnpackLayerOptions): Promise<void> {
     if (typeof (error as NodeJS.ErrnoException).syscall === 'string') throw error;
     // ISA-L, fzstd and tar-stream report a malformed stream (truncated entry, bad header, bad
     // compressed data) as plain errors. Any of them means the layer cannot be trusted.
-    throw new HostileLayerError(`${options.where}: malformed layer: ${(error as Error).message}`, { cause: error });
+    throw new HostileLayerError(`${options.where}: malformed layer: ${describeStreamError(error as Error)}`, { cause: error });
   } finally {
     await blobWriter?.settle();
     await blobHandle?.close();
@@ -76,6 +76,15 @@ export async function unpackLayer(options: UnpackLayerOptions): Promise<void> {
   if (diffId !== options.diffId) {
     throw new DigestMismatchError(`${options.where}: diff ID mismatch, the image config lists ${options.diffId} but the uncompressed layer hashes to ${diffId}`);
   }
+}
+
+/**
+ * Returns the message of a decompressor or tar parser error, without tar-stream's guess that an
+ * archive with a bad header checksum "needs to be gunzipped": Berth has already decompressed it.
+ */
+function describeStreamError(error: Error): string {
+  if (error.message.startsWith('Invalid tar header.')) return 'tar: invalid header checksum, the archive is corrupt';
+  return error.message;
 }
 
 function blobMismatch(options: UnpackLayerOptions, actual: string): DigestMismatchError {
