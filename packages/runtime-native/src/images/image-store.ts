@@ -20,7 +20,7 @@ export const DEFAULT_MAX_CONCURRENT_LAYERS = 3;
 export const DEFAULT_MAX_LAYER_BYTES = 8 * 1024 ** 3;
 const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
 const MAX_INDEX_DEPTH = 2;
-/** Fewest hex digits of a digest prefix that `remove` accepts: as many as `berth-image images` shows. */
+/** Minimum number of hex digits in a digest prefix that `remove` accepts, as many as `berth-image images` shows. */
 const MIN_DIGEST_PREFIX_HEX = 12;
 const DIGEST_OR_PREFIX = new RegExp(`^sha(256|512):[0-9a-f]{${MIN_DIGEST_PREFIX_HEX},128}$`);
 
