@@ -1,5 +1,5 @@
 import { closeSync } from 'node:fs';
-import { join } from 'node:path';
+import { loadAddon } from '../runtime/native';
 
 /** The part of build/berth_runtime.node that the image store uses. */
 interface LockAddon {
@@ -7,18 +7,11 @@ interface LockAddon {
   lockFile(path: string): Promise<number>;
 }
 
-/** The runtime addon; its module has no side effects until a runtime function is called. */
-const RUNTIME_ADDON_PATH = join(__dirname, '..', '..', 'build', 'berth_runtime.node');
-
 let addon: LockAddon | undefined;
 
+/** Loads build/berth_runtime.node on first use; loading it has no side effects. */
 function lockAddon(): LockAddon {
-  if (addon) return addon;
-  try {
-    addon = require(RUNTIME_ADDON_PATH) as LockAddon;
-  } catch (error) {
-    throw new Error(`cannot load the runtime addon ${RUNTIME_ADDON_PATH}: ${(error as Error).message}; run "npm run build --workspace @berth/runtime-native"`);
-  }
+  addon ??= loadAddon<LockAddon>('berth_runtime.node');
   return addon;
 }
 

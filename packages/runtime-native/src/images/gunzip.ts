@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { loadAddon } from '../runtime/native';
 
 /** One gzip stream's decoder in build/berth_inflate.node (native/inflate/inflate.cc). */
 interface NativeGzipInflater {
@@ -16,8 +16,6 @@ interface InflateAddon {
   GzipInflater: new () => NativeGzipInflater;
 }
 
-/** The addon built by `npm run build` from native/inflate with ISA-L. */
-const INFLATE_ADDON_PATH = join(__dirname, '..', '..', 'build', 'berth_inflate.node');
 /**
  * Room left in the current output buffer below which a new buffer is taken. Each run costs a hop
  * to the thread pool, so no run should fill only a few bytes.
@@ -26,16 +24,9 @@ const MIN_RUN_OUTPUT_BYTES = 32 * 1024;
 
 let addon: InflateAddon | undefined;
 
+/** Loads build/berth_inflate.node (native/inflate, linked with ISA-L) on first use. */
 function inflateAddon(): InflateAddon {
-  if (addon) return addon;
-  try {
-    addon = require(INFLATE_ADDON_PATH) as InflateAddon;
-  } catch (error) {
-    throw new Error(
-      `cannot load the gzip addon ${INFLATE_ADDON_PATH}: ${(error as Error).message}; ` +
-        'it needs ISA-L (Debian: libisal2, and libisal-dev to build); run "npm run build --workspace @berth/runtime-native"',
-    );
-  }
+  addon ??= loadAddon<InflateAddon>('berth_inflate.node', 'ISA-L (Debian: libisal2, and libisal-dev to build)');
   return addon;
 }
 

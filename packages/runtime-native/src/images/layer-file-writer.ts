@@ -144,7 +144,8 @@ function writeAllSync(fd: number, data: Buffer, position: number): void {
   }
 }
 
-function writeAllOnPool(fd: number, data: Buffer, position: number): Promise<void> {
+/** Writes all of `data` at `position` with pwrite on libuv's thread pool, however many calls it takes. */
+export function writeAllOnPool(fd: number, data: Buffer, position: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const step = (offset: number) => {
       write(fd, data, offset, data.length - offset, position + offset, (error, bytes) => {

@@ -9,6 +9,7 @@ import { Digest, hasherFor } from './digest';
 import { DigestMismatchError, HostileLayerError, ImageError } from './errors';
 import { gunzip } from './gunzip';
 import { EntryData, LayerApplier } from './layer-applier';
+import { writeAllOnPool } from './layer-file-writer';
 import { LayerCompression } from './manifest';
 import { PaxCapture } from './pax-records';
 
@@ -110,7 +111,7 @@ class BlobFileWriter {
     if (this.failure) throw this.failure;
     const position = this.position;
     this.position += chunk.length;
-    const writing: Promise<void> = writeFully(this.handle, chunk, position).then(
+    const writing: Promise<void> = writeAllOnPool(this.handle.fd, chunk, position).then(
       () => {
         this.inFlight.delete(writing);
       },
@@ -131,16 +132,6 @@ class BlobFileWriter {
   /** Waits for every write, whatever its outcome, so the file can be closed or removed. */
   async settle(): Promise<void> {
     while (this.inFlight.size > 0) await Promise.all(this.inFlight);
-  }
-}
-
-/** Writes all of `data` at `position`; a write to a regular file may in principle be short. */
-async function writeFully(handle: FileHandle, data: Buffer, position: number): Promise<void> {
-  let written = 0;
-  while (written < data.length) {
-    const { bytesWritten } = await handle.write(data, written, data.length - written, position + written);
-    if (bytesWritten === 0) throw new Error(`write of the blob file at offset ${position + written} wrote nothing`);
-    written += bytesWritten;
   }
 }
 

@@ -71,9 +71,13 @@ interface IdleWorker {
  */
 const idleWorkers: IdleWorker[] = [];
 
+function startWorker(): Worker {
+  return new Worker(WORKER_MAIN, { workerData: { [WORKER_MARK]: true } });
+}
+
 function takeWorker(): Worker {
   const idle = idleWorkers.pop();
-  if (!idle) return new Worker(WORKER_MAIN, { workerData: { [WORKER_MARK]: true } });
+  if (!idle) return startWorker();
   clearTimeout(idle.timer);
   // Only our own listeners go: Worker registers its own to reference its message port.
   idle.worker.off('error', idle.drop);
@@ -113,7 +117,7 @@ function keepWorker(worker: Worker): void {
  */
 export function prestartLayerWorkers(count = MAX_IDLE_WORKERS): void {
   for (let started = idleWorkers.length; started < Math.min(count, MAX_IDLE_WORKERS); started++) {
-    keepWorker(new Worker(WORKER_MAIN, { workerData: { [WORKER_MARK]: true } }));
+    keepWorker(startWorker());
   }
 }
 

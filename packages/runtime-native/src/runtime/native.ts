@@ -42,18 +42,24 @@ export const HELPER_PATH = process.env.BERTH_RUNTIME_HELPER ?? join(NATIVE_BUILD
 
 let loaded: NativeRuntime | undefined;
 
+/**
+ * Loads the compiled addon `file` from NATIVE_BUILD_DIR. Throws naming the file, the loader's
+ * reason, `needs` (what else the addon requires, when anything) and the build command.
+ */
+export function loadAddon<T>(file: string, needs = ''): T {
+  const addonPath = join(NATIVE_BUILD_DIR, file);
+  try {
+    return require(addonPath) as T;
+  } catch (error) {
+    const requirement = needs ? `; it needs ${needs}` : '';
+    throw new Error(`cannot load the addon ${addonPath}: ${(error as Error).message}${requirement}; run "npm run build --workspace @berth/runtime-native"`);
+  }
+}
+
 /** Loads the addon and the helper once. Throws when the native build is missing. */
 export function nativeRuntime(): NativeRuntime {
   if (loaded) return loaded;
-  const addonPath = join(NATIVE_BUILD_DIR, 'berth_runtime.node');
-  let addon: NativeRuntime;
-  try {
-    addon = require(addonPath) as NativeRuntime;
-  } catch (error) {
-    throw new Error(
-      `cannot load the runtime addon ${addonPath}: ${(error as Error).message}; run "npm run build --workspace @berth/runtime-native"`,
-    );
-  }
+  const addon = loadAddon<NativeRuntime>('berth_runtime.node');
   addon.loadHelper(HELPER_PATH);
   loaded = addon;
   return addon;
