@@ -105,7 +105,10 @@ class BlobFileWriter {
 
   constructor(private readonly handle: FileHandle) {}
 
-  /** Starts writing `chunk` after the previous ones; waits only while too many writes are pending. Throws an earlier write's error. */
+  /**
+   * Starts writing `chunk` after the previous ones, and waits only while too many writes are
+   * pending. Throws the error of an earlier write.
+   */
   async write(chunk: Buffer): Promise<void> {
     while (this.inFlight.size >= MAX_BLOB_WRITES_IN_FLIGHT && !this.failure) await Promise.race(this.inFlight);
     if (this.failure) throw this.failure;

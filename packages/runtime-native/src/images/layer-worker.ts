@@ -49,7 +49,12 @@ export interface LayerJob {
 }
 
 /** Messages from the main thread to a layer worker. */
-export type ToWorker = { type: 'job'; job: LayerJob } | { type: 'chunk'; data: Uint8Array } | { type: 'end' } | { type: 'error'; message: string } | { type: 'finish'; lowerRoots: string[] };
+export type ToWorker =
+  | { type: 'job'; job: LayerJob }
+  | { type: 'chunk'; data: Uint8Array }
+  | { type: 'end' }
+  | { type: 'error'; message: string }
+  | { type: 'finish'; lowerRoots: string[] };
 /** Messages from a layer worker to the main thread. */
 export type FromWorker =
   | { type: 'ack'; chunks: number }
